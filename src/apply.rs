@@ -1,0 +1,530 @@
+//! Applying one migration: the transactional path (the migration and its history row commit together,
+//! in one round trip) and the statement-by-statement path for scripts that cannot run in a transaction.
+//!
+//! The transactional path sends a single simple-protocol batch:
+//! `BEGIN; SET LOCAL …; INSERT row; DO marker 1; stmt 1; DO marker 2; stmt 2; …; UPDATE row; COMMIT;`.
+//! PostgreSQL stops at the first error and the transaction is rolled back, so a failure writes nothing.
+//! The driver's synchronous client cannot tell us how many statements of a batch completed before an
+//! error, so each statement is preceded by a `RAISE NOTICE` marker: the last marker received names the
+//! failing statement. Syntax errors abort the batch before anything runs; their position names it.
+
+use crate::connect::Session;
+use crate::history::NewRow;
+use crate::sql;
+use postgres::error::{DbError, ErrorPosition, SqlState};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// `--tx-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxMode {
+    /// One transaction per migration unless the script cannot run in one.
+    Auto,
+    /// Always one transaction (a script that cannot run in one fails and leaves nothing).
+    Always,
+    /// Never: statement by statement, each autocommitted.
+    Never,
+}
+
+/// How one migration is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Execution {
+    Transaction,
+    StatementByStatement,
+}
+
+impl Execution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Execution::Transaction => "transaction",
+            Execution::StatementByStatement => "statement by statement",
+        }
+    }
+}
+
+/// The first line that opts a migration out of the transaction wrapper.
+pub const NO_TRANSACTION_DIRECTIVE: &str = "-- prisma-release: no-transaction";
+
+/// Decides how a script runs under `mode`, with the reason when it is not a transaction.
+pub fn choose_execution(script: &str, mode: TxMode) -> (Execution, Option<String>) {
+    match mode {
+        TxMode::Always => (Execution::Transaction, None),
+        TxMode::Never => (
+            Execution::StatementByStatement,
+            Some("--tx-mode never".into()),
+        ),
+        TxMode::Auto => {
+            let first_line = script.lines().next().unwrap_or("").trim_end();
+            if first_line == NO_TRANSACTION_DIRECTIVE {
+                return (
+                    Execution::StatementByStatement,
+                    Some(format!("the script starts with `{NO_TRANSACTION_DIRECTIVE}`")),
+                );
+            }
+            let blocker = sql::statements(script)
+                .iter()
+                .find_map(|s| sql::transaction_blocker(s.text(script)));
+            match blocker {
+                Some(reason) => (Execution::StatementByStatement, Some(reason.to_string())),
+                None => (Execution::Transaction, None),
+            }
+        }
+    }
+}
+
+/// Session-level limits applied inside each transactional migration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub lock_timeout: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
+}
+
+/// A migration that went through.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub name: String,
+    pub id: String,
+    pub execution: Execution,
+    pub statements: usize,
+    pub duration_ms: u64,
+    /// Transient failures retried before it went through.
+    pub retries: u32,
+}
+
+/// The failing statement of a script.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailingStatement {
+    /// 1-based index among the script's statements.
+    pub index: usize,
+    /// 1-based line in `migration.sql` where the statement starts.
+    pub line: usize,
+    pub text: String,
+}
+
+/// A migration that failed during this run (P3018).
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationFailure {
+    pub migration: String,
+    pub execution: Execution,
+    pub sqlstate: Option<String>,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character position of the error inside the failing statement, when the server gave one.
+    pub position: Option<usize>,
+    pub statement: Option<FailingStatement>,
+    pub statements_total: usize,
+    /// Statements that were committed before the failure (always 0 for a transaction).
+    pub statements_committed: usize,
+    /// True when nothing of the migration was written (transactional path).
+    pub rolled_back: bool,
+}
+
+impl MigrationFailure {
+    /// One line for error summaries.
+    pub fn summary(&self) -> String {
+        let mut text = match &self.sqlstate {
+            Some(code) => format!("{} ({code})", self.message),
+            None => self.message.clone(),
+        };
+        if let Some(s) = &self.statement {
+            text.push_str(&format!(
+                " at statement {} of {} (line {})",
+                s.index, self.statements_total, s.line
+            ));
+        }
+        text
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> String {
+        if self.rolled_back {
+            "nothing was written: fix migration.sql and deploy again".into()
+        } else {
+            format!(
+                "{} of {} statements were committed and the row is marked failed: inspect the database, \
+                 then npx prisma migrate resolve --rolled-back \"{}\" (or --applied) before deploying again",
+                self.statements_committed, self.statements_total, self.migration
+            )
+        }
+    }
+
+    /// The `logs` text stored for a failed non-transactional migration. It follows Prisma's P3018
+    /// layout so one parser reads both, then says which statement failed and what was committed.
+    pub fn logs(&self) -> String {
+        let mut error = format!("ERROR: {}", self.message);
+        if let Some(d) = &self.detail {
+            error.push_str(&format!("\nDETAIL: {d}"));
+        }
+        if let Some(h) = &self.hint {
+            error.push_str(&format!("\nHINT: {h}"));
+        }
+        let mut text = format!(
+            "A migration failed to apply. New migrations cannot be applied before the error is recovered from. \
+             Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n\
+             Migration name: {}\n\nDatabase error code: {}\n\nDatabase error:\n{error}\n",
+            self.migration,
+            self.sqlstate.as_deref().unwrap_or("none"),
+        );
+        text.push_str(&format!(
+            "\nprisma-release: non-transactional migration; {} of {} statements were committed before the failure.\n",
+            self.statements_committed, self.statements_total
+        ));
+        if let Some(s) = &self.statement {
+            text.push_str(&format!(
+                "Failing statement {} of {} (line {}):\n{}\n",
+                s.index, self.statements_total, s.line, s.text
+            ));
+        }
+        text
+    }
+}
+
+/// Why an attempt did not go through.
+#[derive(Debug)]
+pub enum AttemptError {
+    /// A real failure of the migration: report it (exit 11).
+    Failed(Box<MigrationFailure>),
+    /// A transient error (serialization, deadlock, lock timeout, shutdown, lost connection): nothing
+    /// was committed — unless the connection died after COMMIT was sent, which the caller checks by
+    /// looking for the row `id` after reconnecting — and the migration may be retried.
+    Transient {
+        failure: Box<MigrationFailure>,
+        connection_lost: bool,
+        id: String,
+    },
+}
+
+/// Runs one migration as a single transaction together with its history row. `Ok` means committed.
+pub fn apply_transactional(
+    session: &mut Session,
+    name: &str,
+    checksum: &str,
+    script: &str,
+    limits: Limits,
+) -> Result<Applied, AttemptError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = NewRow {
+        id: &id,
+        checksum,
+        migration_name: name,
+    };
+    let statements = sql::statements(script);
+    let batch = Batch::build(&row, script, &statements, limits);
+    session.take_notices();
+    let started = Instant::now();
+    match session.client.batch_execute(&batch.text) {
+        Ok(()) => Ok(Applied {
+            name: name.to_string(),
+            id,
+            execution: Execution::Transaction,
+            statements: statements.len(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            retries: 0,
+        }),
+        Err(error) => {
+            let lost = error.is_closed() || error.as_db_error().is_none();
+            if !lost {
+                let _ = session.client.batch_execute("ROLLBACK");
+            }
+            let marker = last_marker(&session.take_notices());
+            let failure = Box::new(batch.locate(&error, marker, name, script, &statements));
+            let transient = lost || error.as_db_error().is_some_and(|db| is_transient(db.code()));
+            Err(if transient {
+                AttemptError::Transient {
+                    failure,
+                    connection_lost: lost,
+                    id,
+                }
+            } else {
+                AttemptError::Failed(failure)
+            })
+        }
+    }
+}
+
+/// The SQL text of one transactional batch, and where each statement sits in it.
+struct Batch {
+    text: String,
+    /// (first char, one past last char) of each script statement inside `text`, in characters.
+    statement_chars: Vec<(usize, usize)>,
+}
+
+const MARKER_PREFIX: &str = "prisma-release statement ";
+
+impl Batch {
+    fn build(row: &NewRow, script: &str, statements: &[sql::Statement], limits: Limits) -> Batch {
+        let mut text = String::with_capacity(script.len() + 256 + statements.len() * 80);
+        text.push_str("BEGIN;\nSET LOCAL client_min_messages = notice;\n");
+        if let Some(t) = limits.lock_timeout {
+            text.push_str(&format!("SET LOCAL lock_timeout = '{}ms';\n", t.as_millis()));
+        }
+        if let Some(t) = limits.statement_timeout {
+            text.push_str(&format!("SET LOCAL statement_timeout = '{}ms';\n", t.as_millis()));
+        }
+        text.push_str(&row.insert_started());
+        text.push_str(";\n");
+        let mut statement_chars = Vec::with_capacity(statements.len());
+        let mut chars = text.chars().count();
+        for (i, statement) in statements.iter().enumerate() {
+            let marker = marker_sql(i + 1);
+            chars += marker.chars().count();
+            text.push_str(&marker);
+            let body = statement.text(script);
+            let len = body.chars().count();
+            statement_chars.push((chars, chars + len));
+            text.push_str(body);
+            let terminator = if body.ends_with(';') { "\n" } else { ";\n" };
+            text.push_str(terminator);
+            chars += len + terminator.len();
+        }
+        text.push_str(&marker_sql(statements.len() + 1));
+        text.push_str(&row.mark_finished());
+        text.push_str(";\nCOMMIT;\n");
+        Batch {
+            text,
+            statement_chars,
+        }
+    }
+
+    /// Builds the failure report of a batch error, naming the failing statement by the error's
+    /// position (syntax errors) or else by the last marker notice that arrived.
+    fn locate(
+        &self,
+        error: &postgres::Error,
+        marker: Option<usize>,
+        name: &str,
+        script: &str,
+        statements: &[sql::Statement],
+    ) -> MigrationFailure {
+        let mut failure = driver_failure(error, name, statements.len());
+        failure.execution = Execution::Transaction;
+        failure.rolled_back = true;
+        let by_position = match error.as_db_error().and_then(DbError::position) {
+            Some(ErrorPosition::Original(p)) => self.locate_char(*p as usize),
+            _ => None,
+        };
+        let index = match (by_position, marker) {
+            (Some((i, pos)), _) => {
+                failure.position = Some(pos);
+                Some(i)
+            }
+            (None, Some(m)) if m >= 1 && m <= statements.len() => Some(m - 1),
+            _ => None,
+        };
+        failure.statement = index.map(|i| failing_statement(script, &statements[i], i));
+        failure
+    }
+
+    /// Maps a 1-based character position in the batch to (statement index, position in statement).
+    fn locate_char(&self, position: usize) -> Option<(usize, usize)> {
+        let zero_based = position.checked_sub(1)?;
+        self.statement_chars
+            .iter()
+            .position(|&(start, end)| zero_based >= start && zero_based < end)
+            .map(|i| (i, zero_based - self.statement_chars[i].0 + 1))
+    }
+}
+
+fn marker_sql(index: usize) -> String {
+    format!("DO $prisma_release$BEGIN RAISE NOTICE '{MARKER_PREFIX}{index}'; END$prisma_release$;\n")
+}
+
+/// The index carried by the last marker notice, if any arrived.
+fn last_marker(notices: &[DbError]) -> Option<usize> {
+    notices
+        .iter()
+        .rev()
+        .find_map(|n| n.message().strip_prefix(MARKER_PREFIX)?.parse().ok())
+}
+
+/// Errors worth retrying the whole (rolled back) migration for, per SPEC.
+fn is_transient(code: &SqlState) -> bool {
+    [
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::LOCK_NOT_AVAILABLE,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+    ]
+    .contains(code)
+}
+
+fn failure_from_db(db: &DbError, name: &str, execution: Execution, total: usize) -> MigrationFailure {
+    MigrationFailure {
+        migration: name.to_string(),
+        execution,
+        sqlstate: Some(db.code().code().to_string()),
+        message: db.message().to_string(),
+        detail: db.detail().map(str::to_string),
+        hint: db.hint().map(str::to_string),
+        position: None,
+        statement: None,
+        statements_total: total,
+        statements_committed: 0,
+        rolled_back: false,
+    }
+}
+
+fn failing_statement(script: &str, statement: &sql::Statement, index: usize) -> FailingStatement {
+    FailingStatement {
+        index: index + 1,
+        line: statement.line,
+        text: statement.text(script).to_string(),
+    }
+}
+
+/// Runs a migration that cannot be in a transaction: the row is inserted first (autocommit), each
+/// statement autocommits, and the row is finished at the end. On error the row keeps `finished_at`
+/// NULL with `logs` saying what was committed: the database may be partially changed, so a person must
+/// decide (exit 11).
+pub fn apply_statement_by_statement(
+    session: &mut Session,
+    name: &str,
+    checksum: &str,
+    script: &str,
+) -> Result<Applied, Box<MigrationFailure>> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = NewRow {
+        id: &id,
+        checksum,
+        migration_name: name,
+    };
+    let statements = sql::statements(script);
+    let started = Instant::now();
+    let fail = |session: &mut Session, failure: MigrationFailure| {
+        let _ = session.client.batch_execute(&row.record_logs(&failure.logs()));
+        Box::new(failure)
+    };
+    if let Err(e) = session.client.batch_execute(&row.insert_started()) {
+        return Err(Box::new(driver_failure(&e, name, statements.len())));
+    }
+    for (i, statement) in statements.iter().enumerate() {
+        if let Err(e) = session.client.batch_execute(statement.text(script)) {
+            let mut failure = driver_failure(&e, name, statements.len());
+            failure.statements_committed = i;
+            failure.statement = Some(failing_statement(script, statement, i));
+            if let Some(ErrorPosition::Original(p)) = e.as_db_error().and_then(DbError::position) {
+                failure.position = Some(*p as usize);
+            }
+            return Err(fail(session, failure));
+        }
+    }
+    if let Err(e) = session.client.batch_execute(&row.mark_finished()) {
+        let mut failure = driver_failure(&e, name, statements.len());
+        failure.statements_committed = statements.len();
+        return Err(fail(session, failure));
+    }
+    Ok(Applied {
+        name: name.to_string(),
+        id,
+        execution: Execution::StatementByStatement,
+        statements: statements.len(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        retries: 0,
+    })
+}
+
+fn driver_failure(error: &postgres::Error, name: &str, total: usize) -> MigrationFailure {
+    match error.as_db_error() {
+        Some(db) => failure_from_db(db, name, Execution::StatementByStatement, total),
+        None => MigrationFailure {
+            migration: name.to_string(),
+            execution: Execution::StatementByStatement,
+            sqlstate: None,
+            message: crate::connect::describe(error),
+            detail: None,
+            hint: None,
+            position: None,
+            statement: None,
+            statements_total: total,
+            statements_committed: 0,
+            rolled_back: false,
+        },
+    }
+}
+
+/// Makes the server abort our transaction soon after this process dies (PostgreSQL ≥ 14), so a
+/// `kill -9` during a long migration cannot leave an orphan backend that commits it later.
+pub fn prepare_session(session: &mut Session) -> Result<(), postgres::Error> {
+    if session.server_version_num >= 140000 {
+        session
+            .client
+            .batch_execute("SET client_connection_check_interval = 1000")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_mode_detects_blockers_and_directive() {
+        let (e, _) = choose_execution("CREATE TABLE a (id int);", TxMode::Auto);
+        assert_eq!(e, Execution::Transaction);
+        let (e, why) = choose_execution(
+            "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);",
+            TxMode::Auto,
+        );
+        assert_eq!(e, Execution::StatementByStatement);
+        assert!(why.unwrap().contains("CONCURRENTLY"));
+        let (e, _) = choose_execution("-- prisma-release: no-transaction\nSELECT 1;", TxMode::Auto);
+        assert_eq!(e, Execution::StatementByStatement);
+        let (e, _) = choose_execution("SELECT 1;\n-- prisma-release: no-transaction\n", TxMode::Auto);
+        assert_eq!(e, Execution::Transaction, "the directive counts only on the first line");
+        let (e, _) = choose_execution("CREATE INDEX CONCURRENTLY i ON a (id);", TxMode::Always);
+        assert_eq!(e, Execution::Transaction);
+        let (e, _) = choose_execution("SELECT 1;", TxMode::Never);
+        assert_eq!(e, Execution::StatementByStatement);
+    }
+
+    #[test]
+    fn batch_maps_positions_to_statements() {
+        let row = NewRow {
+            id: "00000000-0000-4000-8000-000000000000",
+            checksum: "c",
+            migration_name: "m",
+        };
+        let script = "-- é comment\nCREATE TABLE é (id int);\n\nSELEC 1;";
+        let statements = sql::statements(script);
+        let batch = Batch::build(&row, script, &statements, Limits::default());
+        let start_of_second = batch.text.find("SELEC 1").unwrap();
+        let char_pos = batch.text[..start_of_second].chars().count() + 1;
+        assert_eq!(batch.locate_char(char_pos), Some((1, 1)));
+        assert_eq!(batch.locate_char(1), None, "BEGIN is not a script statement");
+        assert!(batch.text.ends_with("COMMIT;\n"));
+    }
+
+    #[test]
+    fn markers_round_trip() {
+        assert!(marker_sql(3).contains("'prisma-release statement 3'"));
+    }
+
+    #[test]
+    fn logs_follow_the_p3018_layout() {
+        let failure = MigrationFailure {
+            migration: "20240101_x".into(),
+            execution: Execution::StatementByStatement,
+            sqlstate: Some("42P01".into()),
+            message: "relation \"a\" does not exist".into(),
+            detail: None,
+            hint: Some("h".into()),
+            position: None,
+            statement: Some(FailingStatement {
+                index: 2,
+                line: 4,
+                text: "DROP TABLE a;".into(),
+            }),
+            statements_total: 3,
+            statements_committed: 1,
+            rolled_back: false,
+        };
+        let logs = failure.logs();
+        assert!(logs.contains("Migration name: 20240101_x\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation \"a\" does not exist\nHINT: h\n"));
+        assert!(logs.contains("1 of 3 statements were committed"));
+        assert!(logs.contains("Failing statement 2 of 3 (line 4):\nDROP TABLE a;"));
+    }
+}

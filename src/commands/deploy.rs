@@ -1,0 +1,254 @@
+//! `deploy`: the release-phase command (SPEC "deploy", steps 1–4 and 6–9; failed rows stop it with
+//! P3009, exit 10).
+//!
+//! Order matters: everything that can be checked without writing is checked before the first write —
+//! configuration, folder, lock file, server writability, the history table's shape, P3005, failed rows
+//! and every pending script — so bad input loses nothing.
+
+use super::Context;
+use crate::apply::{self, AttemptError, Execution, Limits};
+use crate::cli::DeployArgs;
+use crate::connect::{self, ConnectSpec, Session};
+use crate::error::{exit, Error, Result};
+use crate::history::{self, HistoryRow, TableState};
+use crate::migrations::{self, LocalMigration};
+use crate::plan::{self, Plan};
+use crate::report::{plan_warnings, DeployBody, FailedRow, MigrationReport, PlannedMigration, Report};
+use crate::{lock, sql};
+use std::time::Duration;
+
+/// Runs `deploy` and returns its report.
+pub fn run(ctx: &Context, args: &DeployArgs) -> Report<DeployBody> {
+    let body = DeployBody {
+        dry_run: args.dry_run,
+        ..DeployBody::default()
+    };
+    let mut report = Report::new("deploy", &ctx.migrations_dir, body);
+    let result = deploy(ctx, args, &mut report).map(|()| exit::OK);
+    report.finish(result)
+}
+
+fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> Result<()> {
+    migrations::check_lock_file(&ctx.migrations_dir)?;
+    let local = migrations::load(&ctx.migrations_dir)?;
+    let spec = ctx.connect_spec()?;
+    report.database = Some(spec.target.clone());
+    ctx.out.progress(&format!(
+        "Datasource: PostgreSQL {}, schema `{}`",
+        spec.target, spec.target.schema
+    ));
+    ctx.out.progress(&found_line(local.len(), ctx));
+    let mut session = connect::connect(&spec)?;
+    if args.dry_run {
+        return inspect_and_plan(&mut session, &local, args, ctx, report).map(drop);
+    }
+    if let Some(reason) = session.read_only.clone() {
+        return Err(Error::ReadOnly {
+            target: spec.target.to_string(),
+            reason,
+        });
+    }
+    apply::prepare_session(&mut session).map_err(|e| session.query_error("preparing the session", e))?;
+    let locking = !lock::disabled_by_env();
+    if locking {
+        acquire_lock(&mut session, args.lock_timeout, ctx)?;
+    } else {
+        ctx.out.warn("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK is set: deploying without the migration lock");
+    }
+    let result = deploy_locked(&mut session, &spec, &local, args, ctx, report);
+    if locking {
+        // Best effort: on a lost connection the server has released it already.
+        let _ = lock::release(&mut session);
+    }
+    result
+}
+
+fn found_line(count: usize, ctx: &Context) -> String {
+    match count {
+        0 => format!("No migration found in {}", ctx.migrations_dir.display()),
+        1 => format!("1 migration found in {}", ctx.migrations_dir.display()),
+        n => format!("{n} migrations found in {}", ctx.migrations_dir.display()),
+    }
+}
+
+fn acquire_lock(session: &mut Session, timeout: Duration, ctx: &Context) -> Result<()> {
+    lock::acquire(session, timeout, |holder| {
+        ctx.out.warn(&format!(
+            "waiting for the migration advisory lock 72707369, held by {holder}"
+        ))
+    })
+}
+
+/// Everything that only reads: the table's shape, the rows, the plan, failed rows (P3009), P3005 and
+/// the pending scripts. Returns the rows and whether the table must be created.
+fn inspect_and_plan(
+    session: &mut Session,
+    local: &[LocalMigration],
+    args: &DeployArgs,
+    ctx: &Context,
+    report: &mut Report<DeployBody>,
+) -> Result<TableState> {
+    let table = history::inspect(session)?;
+    let rows = load_rows_if_present(session, &table)?;
+    let plan = plan::plan(local, &rows);
+    report.migrations = MigrationReport::from_plan(&plan);
+    if !plan.failed_rows.is_empty() {
+        report.body.failed = plan.failed_rows.iter().map(|r| FailedRow::from(*r)).collect();
+        let names = plan.failed_rows.iter().map(|r| r.migration_name.clone()).collect();
+        return Err(Error::FailedMigrationsInDatabase { names });
+    }
+    if let TableState::Missing { other_tables } = &table {
+        if !other_tables.is_empty() {
+            return Err(Error::SchemaNotEmpty {
+                schema: session.target.schema.clone(),
+                tables: other_tables.join(", "),
+            });
+        }
+    }
+    report.warnings = plan_warnings(&plan);
+    for warning in &report.warnings {
+        ctx.out.warn(&warning.message);
+    }
+    report.body.plan = planned(&plan, args)?;
+    Ok(table)
+}
+
+fn load_rows_if_present(session: &mut Session, table: &TableState) -> Result<Vec<HistoryRow>> {
+    match table {
+        TableState::Present => history::load_rows(session),
+        TableState::Missing { .. } => Ok(Vec::new()),
+    }
+}
+
+/// The pending migrations with their execution mode; fails (exit 3) on any unusable script, before
+/// anything is written.
+fn planned(plan: &Plan, args: &DeployArgs) -> Result<Vec<PlannedMigration>> {
+    plan.pending()
+        .map(|entry| {
+            let local = entry.local.ok_or_else(|| Error::Query {
+                context: "planning".into(),
+                cause: format!("pending migration `{}` has no local directory", entry.name),
+            })?;
+            let sql = local.sql_for_apply()?;
+            let (execution, reason) = apply::choose_execution(sql, args.tx_mode);
+            Ok(PlannedMigration {
+                name: entry.name.to_string(),
+                execution,
+                reason,
+                statements: sql::statements(sql).len(),
+                out_of_order: entry.out_of_order,
+            })
+        })
+        .collect()
+}
+
+fn deploy_locked(
+    session: &mut Session,
+    spec: &ConnectSpec,
+    local: &[LocalMigration],
+    args: &DeployArgs,
+    ctx: &Context,
+    report: &mut Report<DeployBody>,
+) -> Result<()> {
+    let table = inspect_and_plan(session, local, args, ctx, report)?;
+    if matches!(table, TableState::Missing { .. }) {
+        connect::ensure_schema(session, spec)?;
+        history::create_if_missing(session, &table)?;
+        ctx.out.detail("created _prisma_migrations");
+    }
+    let planned = report.body.plan.clone();
+    for step in &planned {
+        let migration = local
+            .iter()
+            .find(|m| m.name == step.name)
+            .ok_or_else(|| Error::Query {
+                context: "applying".into(),
+                cause: format!("migration `{}` vanished from the plan", step.name),
+            })?;
+        ctx.out.progress(&format!("Applying migration `{}`", step.name));
+        let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
+        ctx.out.detail(&format!(
+            "  {} ({}, {} statements) in {} ms",
+            applied.name,
+            applied.execution.as_str(),
+            applied.statements,
+            applied.duration_ms
+        ));
+        report.body.applied.push(applied);
+    }
+    if !planned.is_empty() {
+        let rows = history::load_rows(session)?;
+        report.migrations = MigrationReport::from_plan(&plan::plan(local, &rows));
+    }
+    Ok(())
+}
+
+/// Applies one migration; a transactional one is retried after transient errors (SPEC step 7).
+fn apply_one(
+    session: &mut Session,
+    spec: &ConnectSpec,
+    migration: &LocalMigration,
+    execution: Execution,
+    args: &DeployArgs,
+    ctx: &Context,
+) -> Result<apply::Applied> {
+    let sql = migration.sql_for_apply()?;
+    let checksum = migration.checksum().unwrap_or_default();
+    if execution == Execution::StatementByStatement {
+        return apply::apply_statement_by_statement(session, &migration.name, checksum, sql)
+            .map_err(Error::MigrationFailed);
+    }
+    let limits = Limits {
+        lock_timeout: args.ddl_lock_timeout,
+        statement_timeout: args.statement_timeout,
+    };
+    let mut attempt = 0;
+    loop {
+        match apply::apply_transactional(session, &migration.name, checksum, sql, limits) {
+            Ok(mut applied) => {
+                applied.retries = attempt;
+                return Ok(applied);
+            }
+            Err(AttemptError::Failed(failure)) => return Err(Error::MigrationFailed(failure)),
+            Err(AttemptError::Transient { failure, connection_lost, id }) => {
+                if attempt >= args.retries {
+                    return Err(Error::MigrationFailed(failure));
+                }
+                attempt += 1;
+                ctx.out.warn(&format!(
+                    "migration `{}`: transient error ({}); nothing was committed, retrying ({attempt} of {})",
+                    migration.name, failure.message, args.retries
+                ));
+                std::thread::sleep(Duration::from_millis(200 * 2u64.pow(attempt - 1)));
+                if connection_lost {
+                    *session = reconnect(spec, args, ctx)?;
+                    if history::is_finished(session, &id)? {
+                        return Ok(committed_before_loss(migration, id, attempt));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A fresh session after a lost connection, with the lock taken again.
+fn reconnect(spec: &ConnectSpec, args: &DeployArgs, ctx: &Context) -> Result<Session> {
+    let mut session = connect::connect(spec)?;
+    apply::prepare_session(&mut session).map_err(|e| session.query_error("preparing the session", e))?;
+    if !lock::disabled_by_env() {
+        acquire_lock(&mut session, args.lock_timeout, ctx)?;
+    }
+    Ok(session)
+}
+
+/// The connection died after COMMIT reached the server: the migration is in, with its row.
+fn committed_before_loss(migration: &LocalMigration, id: String, retries: u32) -> apply::Applied {
+    apply::Applied {
+        name: migration.name.clone(),
+        id,
+        execution: Execution::Transaction,
+        statements: migration.sql_for_apply().map(|s| sql::statements(s).len()).unwrap_or(0),
+        duration_ms: 0,
+        retries,
+    }
+}

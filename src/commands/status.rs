@@ -1,0 +1,53 @@
+//! `status`: every migration's state and the warnings. Never writes, never locks.
+
+use super::Context;
+use crate::cli::StatusArgs;
+use crate::error::{exit, Result};
+use crate::history::{self, TableState};
+use crate::plan::{self, State};
+use crate::report::{plan_warnings, Counts, FailedRow, MigrationReport, Report, StatusBody};
+use crate::{connect, migrations};
+
+/// Runs `status` and returns its report (exit 0, 10, 12 or 13, or an error's code).
+pub fn run(ctx: &Context, args: &StatusArgs) -> Report<StatusBody> {
+    let mut report = Report::new("status", &ctx.migrations_dir, StatusBody::default());
+    let result = status(ctx, args, &mut report);
+    report.finish(result)
+}
+
+fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> Result<u8> {
+    migrations::check_lock_file(&ctx.migrations_dir)?;
+    let local = migrations::load(&ctx.migrations_dir)?;
+    let spec = ctx.connect_spec()?;
+    report.database = Some(spec.target.clone());
+    let mut session = connect::connect(&spec)?;
+    let rows = match history::inspect(&mut session)? {
+        TableState::Present => {
+            report.body.has_migrations_table = true;
+            history::load_rows(&mut session)?
+        }
+        TableState::Missing { .. } => Vec::new(),
+    };
+    let plan = plan::plan(&local, &rows);
+    report.migrations = MigrationReport::from_plan(&plan);
+    report.warnings = plan_warnings(&plan);
+    for warning in &report.warnings {
+        ctx.out.warn(&warning.message);
+    }
+    report.body.counts = Counts::of(&plan);
+    report.body.failed = plan.failed_rows.iter().map(|r| FailedRow::from(*r)).collect();
+    Ok(outcome(&plan, args.strict))
+}
+
+/// SPEC: failed → 10, pending → 12, modified with --strict → 13, else 0.
+fn outcome(plan: &plan::Plan, strict: bool) -> u8 {
+    if !plan.failed_rows.is_empty() {
+        exit::FAILED_IN_DATABASE
+    } else if plan.count(State::Pending) > 0 {
+        exit::PENDING
+    } else if strict && plan.count(State::Modified) > 0 {
+        exit::DRIFT
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,299 @@
+//! `_prisma_migrations`: the only module with SQL for Prisma's history table.
+//!
+//! Every row we write must be one the real Prisma CLI reads correctly, and we must read every row it
+//! writes (prisma-compat §1). The table name is unqualified, resolved through `search_path`, exactly
+//! as Prisma does; existence and the P3005 emptiness check look at the target schema.
+
+use crate::connect::{quote_literal, Session};
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+/// Prisma's DDL, byte for byte (prisma-compat §1.2), sent as one simple-protocol command.
+pub const CREATE_TABLE: &str = "CREATE TABLE _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+);
+";
+
+/// Columns we read and write, with the type families Prisma's reader accepts.
+const EXPECTED_COLUMNS: [(&str, &[&str]); 8] = [
+    ("id", &["character varying", "text"]),
+    ("checksum", &["character varying", "text"]),
+    ("finished_at", &["timestamp with time zone"]),
+    ("migration_name", &["character varying", "text"]),
+    ("logs", &["text", "character varying"]),
+    ("rolled_back_at", &["timestamp with time zone"]),
+    ("started_at", &["timestamp with time zone"]),
+    ("applied_steps_count", &["integer"]),
+];
+
+/// PostGIS tables Prisma ignores in its P3005 emptiness check ([pg-differ]).
+const IGNORED_TABLES: [&str; 5] = [
+    "spatial_ref_sys",
+    "geometry_columns",
+    "geography_columns",
+    "raster_columns",
+    "raster_overviews",
+];
+
+/// One row of `_prisma_migrations`. Timestamps are RFC 3339 UTC strings with microseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    pub id: String,
+    pub checksum: String,
+    pub finished_at: Option<String>,
+    pub migration_name: String,
+    pub logs: Option<String>,
+    pub rolled_back_at: Option<String>,
+    pub started_at: String,
+    pub applied_steps_count: i32,
+}
+
+impl HistoryRow {
+    /// Prisma's P3009 state: neither finished nor rolled back.
+    pub fn is_failed(&self) -> bool {
+        self.finished_at.is_none() && self.rolled_back_at.is_none()
+    }
+
+    /// Counts as applied: finished and not rolled back.
+    pub fn is_applied(&self) -> bool {
+        self.finished_at.is_some() && self.rolled_back_at.is_none()
+    }
+}
+
+/// What the target schema holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableState {
+    /// The history table exists and has Prisma's columns.
+    Present,
+    /// No history table; `other_tables` lists the ordinary tables that would make creating it a P3005.
+    Missing { other_tables: Vec<String> },
+}
+
+/// Looks at the target schema without writing: does the history table exist, is it Prisma's, and
+/// which other ordinary tables are there. An incompatible table is refused here, before any write.
+pub fn inspect(session: &mut Session) -> Result<TableState> {
+    let schema = session.target.schema.clone();
+    let rows = session
+        .client
+        .query(
+            "SELECT c.relname::text, \
+                    coalesce((SELECT json_agg(json_build_array(a.attname::text, \
+                        format_type(a.atttypid, NULL), a.attnotnull, a.atthasdef))::text \
+                      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+                      AND NOT a.attisdropped), '[]') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname = $1",
+            &[&schema],
+        )
+        .map_err(|e| session.query_error("inspecting the schema", e))?;
+    let mut other_tables = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        if name == "_prisma_migrations" {
+            let columns: String = row.get(1);
+            check_columns(&columns)?;
+            return Ok(TableState::Present);
+        }
+        if !IGNORED_TABLES.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+            other_tables.push(name);
+        }
+    }
+    other_tables.sort();
+    Ok(TableState::Missing { other_tables })
+}
+
+/// Validates the column list (`[[name, type, not_null, has_default], …]` as JSON text).
+fn check_columns(columns_json: &str) -> Result<()> {
+    let columns: Vec<(String, String, bool, bool)> =
+        serde_json::from_str(columns_json).map_err(|e| Error::Query {
+            context: "reading the history table's columns".into(),
+            cause: e.to_string(),
+        })?;
+    let mut problems = Vec::new();
+    for (name, accepted) in EXPECTED_COLUMNS {
+        match columns.iter().find(|c| c.0 == name) {
+            None => problems.push(format!("column `{name}` is missing")),
+            Some((_, ty, _, _)) if !accepted.iter().any(|a| ty.starts_with(a)) => {
+                problems.push(format!("column `{name}` has type {ty}, expected {}", accepted[0]))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, ty, not_null, has_default) in &columns {
+        let known = EXPECTED_COLUMNS.iter().any(|(n, _)| n == name);
+        if !known && *not_null && !has_default {
+            problems.push(format!(
+                "extra column `{name}` ({ty}) is NOT NULL without a default, so Prisma's inserts would fail"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::HistoryTableIncompatible {
+            problems: problems.join("; "),
+        })
+    }
+}
+
+/// Creates the table with Prisma's DDL, unless the schema already holds ordinary tables: then it is
+/// Prisma's P3005 and the user must baseline first.
+pub fn create_if_missing(session: &mut Session, state: &TableState) -> Result<bool> {
+    let TableState::Missing { other_tables } = state else {
+        return Ok(false);
+    };
+    if !other_tables.is_empty() {
+        return Err(Error::SchemaNotEmpty {
+            schema: session.target.schema.clone(),
+            tables: other_tables.join(", "),
+        });
+    }
+    session
+        .client
+        .batch_execute(CREATE_TABLE)
+        .map_err(|e| session.query_error("creating _prisma_migrations", e))?;
+    Ok(true)
+}
+
+/// A timestamp column as RFC 3339 UTC with microseconds, independent of the session's TimeZone.
+fn utc(column: &str) -> String {
+    format!(
+        "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    )
+}
+
+/// All rows in Prisma's order (`started_at` ascending). Call only when the table is present.
+pub fn load_rows(session: &mut Session) -> Result<Vec<HistoryRow>> {
+    let sql = format!(
+        "SELECT id::text, checksum::text, {}, migration_name::text, logs::text, {}, {}, \
+         applied_steps_count FROM _prisma_migrations ORDER BY started_at ASC, id ASC",
+        utc("finished_at"),
+        utc("rolled_back_at"),
+        utc("started_at")
+    );
+    let rows = session
+        .client
+        .query(sql.as_str(), &[])
+        .map_err(|e| session.query_error("reading _prisma_migrations", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| HistoryRow {
+            id: r.get(0),
+            checksum: r.get(1),
+            finished_at: r.get(2),
+            migration_name: r.get(3),
+            logs: r.get(4),
+            rolled_back_at: r.get(5),
+            started_at: r.get(6),
+            applied_steps_count: r.get(7),
+        })
+        .collect())
+}
+
+/// The rows of one history entry that we write, as SQL literals for a single simple-protocol batch.
+/// Timestamps come from the server's `clock_timestamp()`, so `finished_at` ≥ `started_at` always holds
+/// and every row of one deploy shares one clock.
+pub struct NewRow<'a> {
+    pub id: &'a str,
+    pub checksum: &'a str,
+    pub migration_name: &'a str,
+}
+
+impl NewRow<'_> {
+    /// The "started" insert (Prisma's `record_migration_started`).
+    pub fn insert_started(&self) -> String {
+        format!(
+            "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"started_at\", \"migration_name\") \
+             VALUES ({}, {}, clock_timestamp(), {})",
+            quote_literal(self.id),
+            quote_literal(self.checksum),
+            quote_literal(self.migration_name)
+        )
+    }
+
+    /// Marks the row finished with one step, as Prisma's successful deploy leaves it.
+    pub fn mark_finished(&self) -> String {
+        format!(
+            "UPDATE \"_prisma_migrations\" SET \"finished_at\" = clock_timestamp(), \
+             \"applied_steps_count\" = 1 WHERE \"id\" = {}",
+            quote_literal(self.id)
+        )
+    }
+
+    /// Records why a non-transactional migration failed (Prisma's `record_failed_step`).
+    pub fn record_logs(&self, logs: &str) -> String {
+        format!(
+            "UPDATE \"_prisma_migrations\" SET \"logs\" = {} WHERE \"id\" = {}",
+            quote_literal(logs),
+            quote_literal(self.id)
+        )
+    }
+}
+
+/// Is the row with this id recorded as finished? Used after a lost connection to learn whether a
+/// COMMIT that got no answer took effect.
+pub fn is_finished(session: &mut Session, id: &str) -> Result<bool> {
+    let row = session
+        .client
+        .query_opt(
+            "SELECT finished_at IS NOT NULL FROM _prisma_migrations WHERE id = $1",
+            &[&id],
+        )
+        .map_err(|e| session.query_error("checking a migration's row", e))?;
+    Ok(row.map(|r| r.get::<_, bool>(0)).unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prisma_columns() -> String {
+        serde_json::json!([
+            ["id", "character varying", true, false],
+            ["checksum", "character varying", true, false],
+            ["finished_at", "timestamp with time zone", false, false],
+            ["migration_name", "character varying", true, false],
+            ["logs", "text", false, false],
+            ["rolled_back_at", "timestamp with time zone", false, false],
+            ["started_at", "timestamp with time zone", true, true],
+            ["applied_steps_count", "integer", true, true]
+        ])
+        .to_string()
+    }
+
+    #[test]
+    fn prismas_columns_pass() {
+        assert!(check_columns(&prisma_columns()).is_ok());
+    }
+
+    #[test]
+    fn missing_or_mistyped_columns_are_refused() {
+        let cols = prisma_columns().replace("[\"logs\",\"text\",false,false],", "");
+        let err = check_columns(&cols).unwrap_err().to_string();
+        assert!(err.contains("`logs` is missing"), "{err}");
+        let cols = prisma_columns().replace("\"applied_steps_count\",\"integer\"", "\"applied_steps_count\",\"text\"");
+        assert!(check_columns(&cols).unwrap_err().to_string().contains("applied_steps_count"));
+    }
+
+    #[test]
+    fn nullable_extra_columns_are_fine_but_required_ones_are_not() {
+        let mut cols: Vec<serde_json::Value> = serde_json::from_str(&prisma_columns()).unwrap();
+        cols.push(serde_json::json!(["note", "text", false, false]));
+        assert!(check_columns(&serde_json::to_string(&cols).unwrap()).is_ok());
+        cols.push(serde_json::json!(["owner", "text", true, false]));
+        assert!(check_columns(&serde_json::to_string(&cols).unwrap()).is_err());
+    }
+
+    #[test]
+    fn row_literals_are_quoted() {
+        let row = NewRow { id: "x", checksum: "c", migration_name: "it's" };
+        assert!(row.insert_started().ends_with("VALUES ('x', 'c', clock_timestamp(), 'it''s')"));
+    }
+}

@@ -1,0 +1,48 @@
+//! prisma-release: applies Prisma migrations at release time, byte-compatible with Prisma's
+//! `_prisma_migrations` table, committing each migration together with its history row.
+//!
+//! The binary (`main.rs`) only parses arguments and calls [`run`]; everything else lives here so that
+//! tests call the same code. One module per noun; `commands` orchestrate them.
+
+pub mod apply;
+pub mod cli;
+pub mod commands;
+pub mod connect;
+pub mod duration;
+pub mod error;
+pub mod history;
+pub mod lock;
+pub mod migrations;
+pub mod output;
+pub mod plan;
+pub mod report;
+pub mod sql;
+
+use cli::{Cli, Command, Format};
+use commands::Context;
+use output::{Out, Verbosity};
+
+/// Runs the parsed command line, prints its report, and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    let out = Out {
+        format: if cli.global.json { Format::Json } else { cli.global.format },
+        verbosity: match (cli.global.quiet, cli.global.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        },
+    };
+    let ctx = Context::new(&cli.global, out);
+    match &cli.command {
+        Command::Deploy(args) => {
+            let report = commands::deploy::run(&ctx, args);
+            out.report(&report, output::human_deploy);
+            report.exit_code
+        }
+        Command::Status(args) => {
+            let report = commands::status::run(&ctx, args);
+            out.report(&report, output::human_status);
+            report.exit_code
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The migration advisory lock: key 72707369, the same as Prisma's, so our deploy and Prisma's
+//! exclude each other.
+//!
+//! It is a *session* lock polled with `pg_try_advisory_lock` in autocommit mode, so a waiter never sits
+//! inside a transaction (an open transaction of a waiter would block the holder's
+//! `CREATE INDEX CONCURRENTLY`), and so we can report who holds it while we wait.
+
+use crate::connect::Session;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Prisma's advisory lock key ([pg.rs] `acquire_lock`).
+pub const KEY: i64 = 72707369;
+
+/// Who holds the lock, from `pg_locks` × `pg_stat_activity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    pub pid: i32,
+    pub application_name: String,
+    pub client_addr: Option<String>,
+    /// When the holder's session connected (a session lock lives as long as its session).
+    pub since: Option<String>,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pid {}", self.pid)?;
+        if !self.application_name.is_empty() {
+            write!(f, ", application_name `{}`", self.application_name)?;
+        }
+        write!(f, ", client {}", self.client_addr.as_deref().unwrap_or("local socket"))?;
+        if let Some(since) = &self.since {
+            write!(f, ", connected since {since}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` disables locking: any value but `""` and `"0"`, as
+/// in Prisma ([sql-lib] `acquire_lock`) — so `false` and `no` disable it too.
+pub fn disabled_by_env() -> bool {
+    std::env::var_os("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Acquires the lock on `session`, polling until `timeout` (zero = try once). `on_wait` is called
+/// whenever the holder we see changes, so the user learns who is in the way.
+pub fn acquire(
+    session: &mut Session,
+    timeout: Duration,
+    mut on_wait: impl FnMut(&Holder),
+) -> Result<()> {
+    let started = Instant::now();
+    let mut last_holder: Option<Holder> = None;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        if try_lock(session)? {
+            return Ok(());
+        }
+        let holder = holder(session)?;
+        if let Some(h) = &holder {
+            if last_holder.as_ref() != Some(h) {
+                on_wait(h);
+            }
+        }
+        let waited = started.elapsed();
+        if waited >= timeout {
+            return Err(Error::LockTimeout {
+                waited_ms: waited.as_millis(),
+                holder: holder.as_ref().map(|h| format!(" (held by {h})")).unwrap_or_default(),
+            });
+        }
+        last_holder = holder;
+        std::thread::sleep(pause.min(timeout - waited) + jitter());
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// Releases the lock explicitly (closing the session would too, but deploy may keep working).
+pub fn release(session: &mut Session) -> Result<()> {
+    session
+        .client
+        .query_one("SELECT pg_advisory_unlock($1)", &[&KEY])
+        .map(drop)
+        .map_err(|e| session.query_error("releasing the advisory lock", e))
+}
+
+fn try_lock(session: &mut Session) -> Result<bool> {
+    session
+        .client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&KEY])
+        .map(|row| row.get(0))
+        .map_err(|e| session.query_error("taking the advisory lock", e))
+}
+
+/// The session holding the lock now, if it is still held.
+pub fn holder(session: &mut Session) -> Result<Option<Holder>> {
+    // A bigint key is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    let row = session
+        .client
+        .query_opt(
+            "SELECT a.pid, coalesce(a.application_name, ''), host(a.client_addr), \
+                    to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 \
+               AND l.objid = $1::bigint::oid AND l.objsubid = 1 \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             LIMIT 1",
+            &[&KEY],
+        )
+        .map_err(|e| session.query_error("looking up the lock holder", e))?;
+    Ok(row.map(|r| Holder {
+        pid: r.get(0),
+        application_name: r.get(1),
+        client_addr: r.get(2),
+        since: r.get(3),
+    }))
+}
+
+/// A few milliseconds of noise so that many waiting dynos do not poll in lockstep.
+fn jitter() -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(u64::from(nanos % 10))
+}

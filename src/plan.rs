@@ -1,0 +1,289 @@
+//! Planning: local migrations × history rows → one state per migration. Pure, no I/O, so every rule of
+//! SPEC "States" is unit-tested here case by case.
+//!
+//! Rules (SPEC, and Prisma's deploy for "pending", prisma-compat §4.2.6): a migration is `failed` when
+//! a row of its name has neither `finished_at` nor `rolled_back_at`; `applied` when a row has
+//! `finished_at` and no `rolled_back_at` (`modified` if the file no longer matches that row's checksum);
+//! otherwise `pending` — rows that were rolled back do not count, so the migration is applied again.
+//! Rows without a local directory are `missing_locally` (or `failed`, which blocks deploy anyway).
+
+use crate::history::HistoryRow;
+use crate::migrations::LocalMigration;
+use serde::Serialize;
+
+/// The one state vocabulary used everywhere (human output, JSON, exit codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Applied,
+    Failed,
+    Pending,
+    Modified,
+    MissingLocally,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Failed => "failed",
+            State::Pending => "pending",
+            State::Modified => "modified",
+            State::MissingLocally => "missing_locally",
+        }
+    }
+}
+
+/// One migration's place in the plan.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub state: State,
+    /// Pending, and its name sorts before the newest applied one (applied anyway, with a warning).
+    pub out_of_order: bool,
+    pub local: Option<&'a LocalMigration>,
+    /// The row that decided the state (the failed row, the applied row, or the latest row).
+    pub row: Option<&'a HistoryRow>,
+}
+
+/// The whole picture, entries sorted by name (byte order).
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub entries: Vec<Entry<'a>>,
+    /// Every failed row, whatever its name, in `started_at` order (Prisma's P3009 list).
+    pub failed_rows: Vec<&'a HistoryRow>,
+}
+
+impl<'a> Plan<'a> {
+    /// Local migrations to apply, in order.
+    pub fn pending(&self) -> impl Iterator<Item = &Entry<'a>> {
+        self.entries.iter().filter(|e| e.state == State::Pending)
+    }
+
+    pub fn count(&self, state: State) -> usize {
+        self.entries.iter().filter(|e| e.state == state).count()
+    }
+}
+
+/// Builds the plan. `rows` must be in `started_at` order, as [`crate::history::load_rows`] returns them.
+pub fn plan<'a>(local: &'a [LocalMigration], rows: &'a [HistoryRow]) -> Plan<'a> {
+    let mut entries: Vec<Entry<'a>> = local.iter().map(|m| local_entry(m, rows)).collect();
+    for row in rows {
+        let known = local.iter().any(|m| m.name == row.migration_name)
+            || entries.iter().any(|e| e.name == row.migration_name);
+        if !known {
+            entries.push(remote_entry(&row.migration_name, rows));
+        }
+    }
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    mark_out_of_order(&mut entries);
+    let failed_rows = rows.iter().filter(|r| r.is_failed()).collect();
+    Plan {
+        entries,
+        failed_rows,
+    }
+}
+
+fn rows_named<'a>(rows: &'a [HistoryRow], name: &'a str) -> impl Iterator<Item = &'a HistoryRow> {
+    rows.iter().filter(move |r| r.migration_name == name)
+}
+
+fn local_entry<'a>(m: &'a LocalMigration, rows: &'a [HistoryRow]) -> Entry<'a> {
+    let failed = rows_named(rows, &m.name).find(|r| r.is_failed());
+    let applied = rows_named(rows, &m.name).filter(|r| r.is_applied()).last();
+    let (state, row) = match (failed, applied) {
+        (Some(row), _) => (State::Failed, Some(row)),
+        (None, Some(row)) => {
+            let matches = m.script.as_ref().is_ok_and(|s| s.matches(&row.checksum));
+            let state = if matches { State::Applied } else { State::Modified };
+            (state, Some(row))
+        }
+        (None, None) => (State::Pending, rows_named(rows, &m.name).last()),
+    };
+    Entry {
+        name: &m.name,
+        state,
+        out_of_order: false,
+        local: Some(m),
+        row,
+    }
+}
+
+fn remote_entry<'a>(name: &'a str, rows: &'a [HistoryRow]) -> Entry<'a> {
+    let failed = rows_named(rows, name).find(|r| r.is_failed());
+    let state = if failed.is_some() {
+        State::Failed
+    } else {
+        State::MissingLocally
+    };
+    Entry {
+        name,
+        state,
+        out_of_order: false,
+        local: None,
+        row: failed.or_else(|| rows_named(rows, name).last()),
+    }
+}
+
+fn mark_out_of_order(entries: &mut [Entry<'_>]) {
+    let newest_applied = entries
+        .iter()
+        .filter(|e| matches!(e.state, State::Applied | State::Modified | State::MissingLocally))
+        .map(|e| e.name)
+        .max_by(|a, b| a.as_bytes().cmp(b.as_bytes()))
+        .map(str::to_owned);
+    if let Some(newest) = newest_applied {
+        for entry in entries.iter_mut().filter(|e| e.state == State::Pending) {
+            entry.out_of_order = entry.name.as_bytes() < newest.as_bytes();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrations::{checksum, LocalMigration, Script, ScriptProblem};
+
+    fn local(name: &str, sql: &str) -> LocalMigration {
+        LocalMigration {
+            name: name.into(),
+            dir: name.into(),
+            script: Ok(script(sql)),
+        }
+    }
+
+    fn script(sql: &str) -> Script {
+        Script {
+            bytes: sql.as_bytes().to_vec(),
+            checksum: checksum(sql.as_bytes()),
+        }
+    }
+
+    fn row(name: &str, sql: &str, finished: bool, rolled_back: bool, started: &str) -> HistoryRow {
+        HistoryRow {
+            id: format!("{name}-{started}"),
+            checksum: checksum(sql.as_bytes()),
+            finished_at: finished.then(|| started.to_string()),
+            migration_name: name.into(),
+            logs: None,
+            rolled_back_at: rolled_back.then(|| started.to_string()),
+            started_at: started.into(),
+            applied_steps_count: i32::from(finished),
+        }
+    }
+
+    fn states(plan: &Plan) -> Vec<(String, State, bool)> {
+        plan.entries
+            .iter()
+            .map(|e| (e.name.to_string(), e.state, e.out_of_order))
+            .collect()
+    }
+
+    #[test]
+    fn fresh_database_everything_pending() {
+        let local = [local("1_a", "A"), local("2_b", "B")];
+        let plan = plan(&local, &[]);
+        assert_eq!(plan.pending().count(), 2);
+        assert!(plan.entries.iter().all(|e| !e.out_of_order));
+    }
+
+    #[test]
+    fn applied_pending_and_modified() {
+        let local = [local("1_a", "A"), local("2_b", "B changed"), local("3_c", "C")];
+        let rows = [row("1_a", "A", true, false, "t1"), row("2_b", "B", true, false, "t2")];
+        let plan = plan(&local, &rows);
+        assert_eq!(
+            states(&plan),
+            [
+                ("1_a".into(), State::Applied, false),
+                ("2_b".into(), State::Modified, false),
+                ("3_c".into(), State::Pending, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_row_wins_and_is_listed() {
+        let local = [local("1_a", "A")];
+        let rows = [row("1_a", "A", false, false, "t1")];
+        let plan = plan(&local, &rows);
+        assert_eq!(plan.entries[0].state, State::Failed);
+        assert_eq!(plan.failed_rows.len(), 1);
+    }
+
+    #[test]
+    fn rolled_back_only_is_pending_again() {
+        let local = [local("1_a", "A")];
+        let rows = [row("1_a", "A", false, true, "t1")];
+        let plan = plan(&local, &rows);
+        assert_eq!(plan.entries[0].state, State::Pending);
+        assert!(plan.failed_rows.is_empty());
+    }
+
+    #[test]
+    fn several_rows_per_name_rolled_back_then_applied() {
+        let local = [local("1_a", "A")];
+        let rows = [
+            row("1_a", "A", false, true, "t1"),
+            row("1_a", "A", true, false, "t2"),
+        ];
+        let plan = plan(&local, &rows);
+        assert_eq!(plan.entries[0].state, State::Applied);
+        assert_eq!(plan.entries[0].row.unwrap().started_at, "t2");
+    }
+
+    #[test]
+    fn finished_and_rolled_back_row_is_not_applied() {
+        let local = [local("1_a", "A")];
+        let rows = [row("1_a", "A", true, true, "t1")];
+        assert_eq!(plan(&local, &rows).entries[0].state, State::Pending);
+    }
+
+    #[test]
+    fn missing_locally_and_failed_remote() {
+        let local = [local("2_b", "B")];
+        let rows = [
+            row("1_a", "A", true, false, "t1"),
+            row("3_gone", "X", false, false, "t3"),
+        ];
+        let plan = plan(&local, &rows);
+        assert_eq!(
+            states(&plan),
+            [
+                ("1_a".into(), State::MissingLocally, false),
+                ("2_b".into(), State::Pending, false),
+                ("3_gone".into(), State::Failed, false)
+            ]
+        );
+        assert_eq!(plan.failed_rows.len(), 1);
+    }
+
+    #[test]
+    fn out_of_order_pending() {
+        let local = [local("1_a", "A"), local("2_b", "B"), local("3_c", "C")];
+        let rows = [row("1_a", "A", true, false, "t1"), row("3_c", "C", true, false, "t2")];
+        let plan = plan(&local, &rows);
+        assert_eq!(states(&plan)[1], ("2_b".into(), State::Pending, true));
+        // A newer migration applied elsewhere (missing locally) also makes older pending ones out of order.
+        let local = [self::local("2_b", "B")];
+        let rows = [row("3_c", "C", true, false, "t1")];
+        assert_eq!(states(&super::plan(&local, &rows))[0], ("2_b".into(), State::Pending, true));
+    }
+
+    #[test]
+    fn applied_with_missing_file_is_modified() {
+        let mut m = local("1_a", "A");
+        m.script = Err(ScriptProblem::Missing);
+        let rows = [row("1_a", "A", true, false, "t1")];
+        assert_eq!(plan(&[m], &rows).entries[0].state, State::Modified);
+    }
+
+    #[test]
+    fn resolve_applied_row_counts_as_applied() {
+        let local = [local("1_a", "A")];
+        let mut r = row("1_a", "A", true, false, "t1");
+        r.logs = Some(String::new());
+        r.applied_steps_count = 0;
+        assert_eq!(plan(&local, &[r]).entries[0].state, State::Applied);
+    }
+}

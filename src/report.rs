@@ -1,0 +1,258 @@
+//! Reports: what a command did, as data. These types *are* the JSON contract (`--format json`); the
+//! human rendering in [`crate::output`] reads the same values. A failing run still yields a complete
+//! report: what was done before the error, plus the error.
+
+use crate::apply::{Applied, Execution, MigrationFailure};
+use crate::connect::Target;
+use crate::error::Error;
+use crate::history::HistoryRow;
+use crate::plan::{Plan, State};
+use serde::Serialize;
+
+/// Bumped only on incompatible changes of the JSON documents.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The envelope every command prints; `B` holds the command's own fields.
+#[derive(Debug, Serialize)]
+pub struct Report<B> {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub ok: bool,
+    pub exit_code: u8,
+    /// Host, port, database name and schema — never the user or the password.
+    pub database: Option<Target>,
+    pub migrations_dir: String,
+    pub migrations: Vec<MigrationReport>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<ErrorReport>,
+    #[serde(flatten)]
+    pub body: B,
+}
+
+impl<B> Report<B> {
+    pub fn new(command: &'static str, migrations_dir: &std::path::Path, body: B) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            command,
+            ok: true,
+            exit_code: 0,
+            database: None,
+            migrations_dir: migrations_dir.display().to_string(),
+            migrations: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+            body,
+        }
+    }
+
+    /// Records the outcome: an error sets `error` and its exit code; otherwise `outcome_code`.
+    pub fn finish(mut self, result: Result<u8, Error>) -> Self {
+        match result {
+            Ok(code) => self.exit_code = code,
+            Err(error) => {
+                self.exit_code = error.exit_code();
+                self.error = Some(ErrorReport::from(error));
+            }
+        }
+        self.ok = self.exit_code == 0;
+        self
+    }
+}
+
+/// One migration and its state.
+#[derive(Debug, Serialize)]
+pub struct MigrationReport {
+    pub name: String,
+    pub state: State,
+    pub out_of_order: bool,
+    /// Checksum of the local `migration.sql` (null when there is no readable local file).
+    pub checksum: Option<String>,
+    /// Checksum recorded in `_prisma_migrations` (null when there is no row).
+    pub recorded_checksum: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl MigrationReport {
+    pub fn from_plan(plan: &Plan) -> Vec<MigrationReport> {
+        plan.entries
+            .iter()
+            .map(|e| MigrationReport {
+                name: e.name.to_string(),
+                state: e.state,
+                out_of_order: e.out_of_order,
+                checksum: e.local.and_then(|m| m.checksum()).map(str::to_string),
+                recorded_checksum: e.row.map(|r| r.checksum.clone()),
+                started_at: e.row.map(|r| r.started_at.clone()),
+                finished_at: e.row.and_then(|r| r.finished_at.clone()),
+            })
+            .collect()
+    }
+}
+
+/// A failed row of `_prisma_migrations` (Prisma's P3009 state).
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedRow {
+    pub migration: String,
+    pub id: String,
+    pub started_at: String,
+    pub checksum: String,
+    pub logs: Option<String>,
+}
+
+impl From<&HistoryRow> for FailedRow {
+    fn from(row: &HistoryRow) -> Self {
+        FailedRow {
+            migration: row.migration_name.clone(),
+            id: row.id.clone(),
+            started_at: row.started_at.clone(),
+            checksum: row.checksum.clone(),
+            logs: row.logs.clone(),
+        }
+    }
+}
+
+/// Something the user should know that does not stop the command.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    /// Stable id: `migration/modified`, `migration/missing_locally`, `migration/out_of_order`, …
+    pub id: &'static str,
+    pub migration: Option<String>,
+    pub message: String,
+}
+
+/// The error that stopped the command.
+#[derive(Debug, Serialize)]
+pub struct ErrorReport {
+    pub id: &'static str,
+    pub message: String,
+    pub hint: String,
+    /// The Prisma error code Prisma would print here (P1002, P3005, P3009, P3015, P3018, P3019).
+    pub prisma_code: Option<&'static str>,
+    /// Details of a migration that failed during this run (exit 11).
+    pub failure: Option<MigrationFailure>,
+}
+
+impl From<Error> for ErrorReport {
+    fn from(error: Error) -> Self {
+        ErrorReport {
+            id: error.id(),
+            message: error.to_string(),
+            hint: error.hint(),
+            prisma_code: error.prisma_code(),
+            failure: match error {
+                Error::MigrationFailed(failure) => Some(*failure),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// `deploy`'s own fields.
+#[derive(Debug, Default, Serialize)]
+pub struct DeployBody {
+    pub dry_run: bool,
+    /// Migrations applied by this run, in order.
+    pub applied: Vec<Applied>,
+    /// Failed rows this run resolved (none yet: `--resolve-failed` comes with the diagnosis).
+    pub resolved: Vec<FailedRow>,
+    /// Failed rows found in the database (P3009).
+    pub failed: Vec<FailedRow>,
+    /// What would be (or was going to be) applied, in order.
+    pub plan: Vec<PlannedMigration>,
+}
+
+/// A pending migration and how it will run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedMigration {
+    pub name: String,
+    pub execution: Execution,
+    /// Why it is not a transaction, when it is not.
+    pub reason: Option<String>,
+    pub statements: usize,
+    pub out_of_order: bool,
+}
+
+/// `status`'s own fields.
+#[derive(Debug, Default, Serialize)]
+pub struct StatusBody {
+    pub has_migrations_table: bool,
+    pub counts: Counts,
+    pub failed: Vec<FailedRow>,
+}
+
+/// How many migrations are in each state.
+#[derive(Debug, Default, Serialize)]
+pub struct Counts {
+    pub applied: usize,
+    pub pending: usize,
+    pub failed: usize,
+    pub modified: usize,
+    pub missing_locally: usize,
+}
+
+impl Counts {
+    pub fn of(plan: &Plan) -> Counts {
+        Counts {
+            applied: plan.count(State::Applied),
+            pending: plan.count(State::Pending),
+            failed: plan.count(State::Failed),
+            modified: plan.count(State::Modified),
+            missing_locally: plan.count(State::MissingLocally),
+        }
+    }
+}
+
+/// The warnings of SPEC deploy step 6, derived from a plan.
+pub fn plan_warnings(plan: &Plan) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for entry in &plan.entries {
+        let (id, message) = match entry.state {
+            State::Modified => (
+                "migration/modified",
+                format!("migration `{}` was modified after it was applied (its checksum no longer matches)", entry.name),
+            ),
+            State::MissingLocally => (
+                "migration/missing_locally",
+                format!("migration `{}` is recorded in the database but missing from the migrations folder", entry.name),
+            ),
+            State::Pending if entry.out_of_order => (
+                "migration/out_of_order",
+                format!("migration `{}` sorts before the newest applied migration; it will be applied out of order", entry.name),
+            ),
+            _ => continue,
+        };
+        warnings.push(Warning {
+            id,
+            migration: Some(entry.name.to_string()),
+            message,
+        });
+    }
+    warnings
+}
+
+/// chrono's `DateTime<Utc>` Display, which Prisma's P3009 text uses: `2025-01-08 02:51:04.844060 UTC`,
+/// the fraction dropped when zero and shortened to milliseconds when it fits. Input: our RFC 3339 form.
+pub fn prisma_timestamp(rfc3339: &str) -> String {
+    let trimmed = rfc3339.trim_end_matches('Z').replacen('T', " ", 1);
+    let (seconds, fraction) = trimmed.split_once('.').unwrap_or((&trimmed, ""));
+    let fraction = match fraction.trim_end_matches('0').len() {
+        0 => String::new(),
+        1..=3 => format!(".{}", &format!("{fraction:0<6}")[..3]),
+        _ => format!(".{fraction:0<6}"),
+    };
+    format!("{seconds}{fraction} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prisma_timestamps() {
+        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.844060Z"), "2025-01-08 02:51:04.844060 UTC");
+        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.844000Z"), "2025-01-08 02:51:04.844 UTC");
+        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.000000Z"), "2025-01-08 02:51:04 UTC");
+        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.000001Z"), "2025-01-08 02:51:04.000001 UTC");
+    }
+}

@@ -1,0 +1,1 @@
+//! placeholder: the SQL statement splitter is being written.
