@@ -60,7 +60,9 @@ pub fn choose_execution(script: &str, mode: TxMode) -> (Execution, Option<String
             if first_line == NO_TRANSACTION_DIRECTIVE {
                 return (
                     Execution::StatementByStatement,
-                    Some(format!("the script starts with `{NO_TRANSACTION_DIRECTIVE}`")),
+                    Some(format!(
+                        "the script starts with `{NO_TRANSACTION_DIRECTIVE}`"
+                    )),
                 );
             }
             let blocker = sql::statements(script)
@@ -225,13 +227,18 @@ pub fn apply_transactional(
             retries: 0,
         }),
         Err(error) => {
-            let lost = error.is_closed() || error.as_db_error().is_none();
+            let mut lost = error.is_closed() || error.as_db_error().is_none();
             if !lost {
                 let _ = session.client.batch_execute("ROLLBACK");
+                // Errors such as 57P01 (admin shutdown) end the session even though the server sent them.
+                lost = session.client.is_closed();
             }
             let marker = last_marker(&session.take_notices());
             let failure = Box::new(batch.locate(&error, marker, name, script, &statements));
-            let transient = lost || error.as_db_error().is_some_and(|db| is_transient(db.code()));
+            let transient = lost
+                || error
+                    .as_db_error()
+                    .is_some_and(|db| is_transient(db.code()));
             Err(if transient {
                 AttemptError::Transient {
                     failure,
@@ -259,10 +266,16 @@ impl Batch {
         let mut text = String::with_capacity(script.len() + 256 + statements.len() * 80);
         text.push_str("BEGIN;\nSET LOCAL client_min_messages = notice;\n");
         if let Some(t) = limits.lock_timeout {
-            text.push_str(&format!("SET LOCAL lock_timeout = '{}ms';\n", t.as_millis()));
+            text.push_str(&format!(
+                "SET LOCAL lock_timeout = '{}ms';\n",
+                t.as_millis()
+            ));
         }
         if let Some(t) = limits.statement_timeout {
-            text.push_str(&format!("SET LOCAL statement_timeout = '{}ms';\n", t.as_millis()));
+            text.push_str(&format!(
+                "SET LOCAL statement_timeout = '{}ms';\n",
+                t.as_millis()
+            ));
         }
         text.push_str(&row.insert_started());
         text.push_str(";\n");
@@ -329,7 +342,9 @@ impl Batch {
 }
 
 fn marker_sql(index: usize) -> String {
-    format!("DO $prisma_release$BEGIN RAISE NOTICE '{MARKER_PREFIX}{index}'; END$prisma_release$;\n")
+    format!(
+        "DO $prisma_release$BEGIN RAISE NOTICE '{MARKER_PREFIX}{index}'; END$prisma_release$;\n"
+    )
 }
 
 /// The index carried by the last marker notice, if any arrived.
@@ -352,7 +367,12 @@ fn is_transient(code: &SqlState) -> bool {
     .contains(code)
 }
 
-fn failure_from_db(db: &DbError, name: &str, execution: Execution, total: usize) -> MigrationFailure {
+fn failure_from_db(
+    db: &DbError,
+    name: &str,
+    execution: Execution,
+    total: usize,
+) -> MigrationFailure {
     MigrationFailure {
         migration: name.to_string(),
         execution,
@@ -395,7 +415,9 @@ pub fn apply_statement_by_statement(
     let statements = sql::statements(script);
     let started = Instant::now();
     let fail = |session: &mut Session, failure: MigrationFailure| {
-        let _ = session.client.batch_execute(&row.record_logs(&failure.logs()));
+        let _ = session
+            .client
+            .batch_execute(&row.record_logs(&failure.logs()));
         Box::new(failure)
     };
     if let Err(e) = session.client.batch_execute(&row.insert_started()) {
@@ -473,8 +495,15 @@ mod tests {
         assert!(why.unwrap().contains("CONCURRENTLY"));
         let (e, _) = choose_execution("-- prisma-release: no-transaction\nSELECT 1;", TxMode::Auto);
         assert_eq!(e, Execution::StatementByStatement);
-        let (e, _) = choose_execution("SELECT 1;\n-- prisma-release: no-transaction\n", TxMode::Auto);
-        assert_eq!(e, Execution::Transaction, "the directive counts only on the first line");
+        let (e, _) = choose_execution(
+            "SELECT 1;\n-- prisma-release: no-transaction\n",
+            TxMode::Auto,
+        );
+        assert_eq!(
+            e,
+            Execution::Transaction,
+            "the directive counts only on the first line"
+        );
         let (e, _) = choose_execution("CREATE INDEX CONCURRENTLY i ON a (id);", TxMode::Always);
         assert_eq!(e, Execution::Transaction);
         let (e, _) = choose_execution("SELECT 1;", TxMode::Never);
@@ -494,7 +523,11 @@ mod tests {
         let start_of_second = batch.text.find("SELEC 1").unwrap();
         let char_pos = batch.text[..start_of_second].chars().count() + 1;
         assert_eq!(batch.locate_char(char_pos), Some((1, 1)));
-        assert_eq!(batch.locate_char(1), None, "BEGIN is not a script statement");
+        assert_eq!(
+            batch.locate_char(1),
+            None,
+            "BEGIN is not a script statement"
+        );
         assert!(batch.text.ends_with("COMMIT;\n"));
     }
 

@@ -28,16 +28,33 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Read the URL from this environment variable instead (e.g. DIRECT_URL).
-    #[arg(long, global = true, value_name = "NAME", default_value = "DATABASE_URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        default_value = "DATABASE_URL"
+    )]
     pub url_env: String,
     /// The migrations folder.
-    #[arg(long, global = true, value_name = "DIR", env = "PRISMA_MIGRATIONS_DIR", default_value = "prisma/migrations")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "PRISMA_MIGRATIONS_DIR",
+        default_value = "prisma/migrations"
+    )]
     pub migrations: PathBuf,
     /// Schema to migrate; overrides the URL's ?schema=.
     #[arg(long, global = true, value_name = "NAME")]
     pub schema: Option<String>,
     /// Output format.
-    #[arg(long, global = true, value_enum, env = "PRISMA_RELEASE_FORMAT", default_value = "human")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "PRISMA_RELEASE_FORMAT",
+        default_value = "human"
+    )]
     pub format: Format,
     /// Shorthand for --format json.
     #[arg(long, global = true)]

@@ -25,7 +25,11 @@ pub struct Target {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "database `{}` at {}:{}", self.database, self.host, self.port)
+        write!(
+            f,
+            "database `{}` at {}:{}",
+            self.database, self.host, self.port
+        )
     }
 }
 
@@ -112,7 +116,10 @@ impl ConnectSpec {
         if let Some(timeout) = timeout_override {
             connect_timeout = (!timeout.is_zero()).then_some(timeout);
         }
-        config.host(&host).port(port).application_name(&application_name);
+        config
+            .host(&host)
+            .port(port)
+            .application_name(&application_name);
         if let Some(timeout) = connect_timeout {
             config.connect_timeout(timeout);
         }
@@ -136,7 +143,8 @@ fn invalid(reason: String) -> Error {
 }
 
 fn decode(part: &str, what: &str) -> Result<String> {
-    percent_decode(part).ok_or_else(|| invalid(format!("the {what} is not valid percent-encoded UTF-8")))
+    percent_decode(part)
+        .ok_or_else(|| invalid(format!("the {what} is not valid percent-encoded UTF-8")))
 }
 
 /// Percent-decoding (the `url` crate leaves userinfo and path segments encoded).
@@ -250,7 +258,7 @@ pub fn connect(spec: &ConnectSpec) -> Result<Session> {
 fn read_server_facts(session: &mut Session) -> Result<()> {
     let row = session
         .client
-        .query_one(
+        .query_typed_one(
             "SELECT current_setting('server_version_num')::int4, pg_is_in_recovery(), \
              current_setting('transaction_read_only') = 'on'",
             &[],
@@ -297,7 +305,9 @@ pub fn quote_literal(value: &str) -> String {
 
 fn is_transient_connect_error(error: &postgres::Error) -> bool {
     match error.code() {
-        Some(code) => *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS,
+        Some(code) => {
+            *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS
+        }
         None => is_io(error),
     }
 }
@@ -346,7 +356,8 @@ mod tests {
 
     #[test]
     fn parses_user_password_and_defaults() {
-        let spec = ConnectSpec::parse("postgres://app:s%40cret@db.example.com/shop", None, None).unwrap();
+        let spec =
+            ConnectSpec::parse("postgres://app:s%40cret@db.example.com/shop", None, None).unwrap();
         assert_eq!(spec.target.host, "db.example.com");
         assert_eq!(spec.target.port, 5432);
         assert_eq!(spec.target.database, "shop");
@@ -357,7 +368,8 @@ mod tests {
 
     #[test]
     fn schema_parameter_and_override() {
-        let spec = ConnectSpec::parse("postgresql://u@h:6000/d?schema=tenant_a", None, None).unwrap();
+        let spec =
+            ConnectSpec::parse("postgresql://u@h:6000/d?schema=tenant_a", None, None).unwrap();
         assert_eq!(spec.explicit_schema.as_deref(), Some("tenant_a"));
         assert_eq!(spec.target.port, 6000);
         let spec = ConnectSpec::parse("postgresql://u@h/d?schema=a", Some("b"), None).unwrap();

@@ -34,7 +34,9 @@ pub enum Error {
     MigrationFileMissing { name: String },
     #[error("migration `{name}`: migration.sql cannot be read: {cause}")]
     MigrationFileUnreadable { name: String, cause: String },
-    #[error("migration `{name}`: migration.sql is not valid UTF-8 (first bad byte at offset {offset})")]
+    #[error(
+        "migration `{name}`: migration.sql is not valid UTF-8 (first bad byte at offset {offset})"
+    )]
     MigrationFileNotUtf8 { name: String, offset: usize },
     #[error("migration_lock.toml says provider `{found}`, but this tool only migrates `postgresql` (P3019)")]
     ProviderMismatch { found: String },

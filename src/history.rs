@@ -6,7 +6,10 @@
 
 use crate::connect::{quote_literal, Session};
 use crate::error::{Error, Result};
+use crate::timestamp::rfc3339_micros;
+use postgres::types::Type;
 use serde::Serialize;
+use std::time::SystemTime;
 
 /// Prisma's DDL, byte for byte (prisma-compat §1.2), sent as one simple-protocol command.
 pub const CREATE_TABLE: &str = "CREATE TABLE _prisma_migrations (
@@ -80,25 +83,27 @@ pub enum TableState {
 /// which other ordinary tables are there. An incompatible table is refused here, before any write.
 pub fn inspect(session: &mut Session) -> Result<TableState> {
     let schema = session.target.schema.clone();
+    // Column details only for our table: a schema may hold thousands of tables.
     let rows = session
         .client
-        .query(
+        .query_typed(
             "SELECT c.relname::text, \
-                    coalesce((SELECT json_agg(json_build_array(a.attname::text, \
+                    CASE WHEN c.relname = '_prisma_migrations' THEN \
+                      (SELECT json_agg(json_build_array(a.attname::text, \
                         format_type(a.atttypid, NULL), a.attnotnull, a.atthasdef))::text \
-                      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
-                      AND NOT a.attisdropped), '[]') \
+                       FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+                       AND NOT a.attisdropped) END \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind = 'r' AND n.nspname = $1",
-            &[&schema],
+            &[(&schema, Type::TEXT)],
         )
         .map_err(|e| session.query_error("inspecting the schema", e))?;
     let mut other_tables = Vec::new();
     for row in rows {
         let name: String = row.get(0);
         if name == "_prisma_migrations" {
-            let columns: String = row.get(1);
-            check_columns(&columns)?;
+            let columns: Option<String> = row.get(1);
+            check_columns(columns.as_deref().unwrap_or("[]"))?;
             return Ok(TableState::Present);
         }
         if !IGNORED_TABLES.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
@@ -120,9 +125,9 @@ fn check_columns(columns_json: &str) -> Result<()> {
     for (name, accepted) in EXPECTED_COLUMNS {
         match columns.iter().find(|c| c.0 == name) {
             None => problems.push(format!("column `{name}` is missing")),
-            Some((_, ty, _, _)) if !accepted.iter().any(|a| ty.starts_with(a)) => {
-                problems.push(format!("column `{name}` has type {ty}, expected {}", accepted[0]))
-            }
+            Some((_, ty, _, _)) if !accepted.iter().any(|a| ty.starts_with(a)) => problems.push(
+                format!("column `{name}` has type {ty}, expected {}", accepted[0]),
+            ),
             Some(_) => {}
         }
     }
@@ -162,36 +167,29 @@ pub fn create_if_missing(session: &mut Session, state: &TableState) -> Result<bo
     Ok(true)
 }
 
-/// A timestamp column as RFC 3339 UTC with microseconds, independent of the session's TimeZone.
-fn utc(column: &str) -> String {
-    format!(
-        "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    )
-}
-
 /// All rows in Prisma's order (`started_at` ascending). Call only when the table is present.
+/// Timestamps travel in binary and are formatted here, independent of the session's TimeZone.
 pub fn load_rows(session: &mut Session) -> Result<Vec<HistoryRow>> {
-    let sql = format!(
-        "SELECT id::text, checksum::text, {}, migration_name::text, logs::text, {}, {}, \
-         applied_steps_count FROM _prisma_migrations ORDER BY started_at ASC, id ASC",
-        utc("finished_at"),
-        utc("rolled_back_at"),
-        utc("started_at")
-    );
     let rows = session
         .client
-        .query(sql.as_str(), &[])
+        .query_typed(
+            "SELECT id::text, checksum::text, finished_at, migration_name::text, logs::text, \
+             rolled_back_at, started_at, applied_steps_count \
+             FROM _prisma_migrations ORDER BY started_at ASC, id ASC",
+            &[],
+        )
         .map_err(|e| session.query_error("reading _prisma_migrations", e))?;
+    let time = |t: Option<SystemTime>| t.map(rfc3339_micros);
     Ok(rows
         .iter()
         .map(|r| HistoryRow {
             id: r.get(0),
             checksum: r.get(1),
-            finished_at: r.get(2),
+            finished_at: time(r.get(2)),
             migration_name: r.get(3),
             logs: r.get(4),
-            rolled_back_at: r.get(5),
-            started_at: r.get(6),
+            rolled_back_at: time(r.get(5)),
+            started_at: time(r.get(6)).unwrap_or_default(),
             applied_steps_count: r.get(7),
         })
         .collect())
@@ -242,9 +240,9 @@ impl NewRow<'_> {
 pub fn is_finished(session: &mut Session, id: &str) -> Result<bool> {
     let row = session
         .client
-        .query_opt(
+        .query_typed_opt(
             "SELECT finished_at IS NOT NULL FROM _prisma_migrations WHERE id = $1",
-            &[&id],
+            &[(&id, Type::TEXT)],
         )
         .map_err(|e| session.query_error("checking a migration's row", e))?;
     Ok(row.map(|r| r.get::<_, bool>(0)).unwrap_or(false))
@@ -278,8 +276,14 @@ mod tests {
         let cols = prisma_columns().replace("[\"logs\",\"text\",false,false],", "");
         let err = check_columns(&cols).unwrap_err().to_string();
         assert!(err.contains("`logs` is missing"), "{err}");
-        let cols = prisma_columns().replace("\"applied_steps_count\",\"integer\"", "\"applied_steps_count\",\"text\"");
-        assert!(check_columns(&cols).unwrap_err().to_string().contains("applied_steps_count"));
+        let cols = prisma_columns().replace(
+            "\"applied_steps_count\",\"integer\"",
+            "\"applied_steps_count\",\"text\"",
+        );
+        assert!(check_columns(&cols)
+            .unwrap_err()
+            .to_string()
+            .contains("applied_steps_count"));
     }
 
     #[test]
@@ -293,7 +297,13 @@ mod tests {
 
     #[test]
     fn row_literals_are_quoted() {
-        let row = NewRow { id: "x", checksum: "c", migration_name: "it's" };
-        assert!(row.insert_started().ends_with("VALUES ('x', 'c', clock_timestamp(), 'it''s')"));
+        let row = NewRow {
+            id: "x",
+            checksum: "c",
+            migration_name: "it's",
+        };
+        assert!(row
+            .insert_started()
+            .ends_with("VALUES ('x', 'c', clock_timestamp(), 'it''s')"));
     }
 }

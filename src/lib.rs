@@ -17,6 +17,7 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod sql;
+pub mod timestamp;
 
 use cli::{Cli, Command, Format};
 use commands::Context;
@@ -25,7 +26,11 @@ use output::{Out, Verbosity};
 /// Runs the parsed command line, prints its report, and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     let out = Out {
-        format: if cli.global.json { Format::Json } else { cli.global.format },
+        format: if cli.global.json {
+            Format::Json
+        } else {
+            cli.global.format
+        },
         verbosity: match (cli.global.quiet, cli.global.verbose) {
             (true, _) => Verbosity::Quiet,
             (_, true) => Verbosity::Verbose,

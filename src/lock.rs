@@ -7,6 +7,7 @@
 
 use crate::connect::Session;
 use crate::error::{Error, Result};
+use postgres::types::Type;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,11 @@ impl std::fmt::Display for Holder {
         if !self.application_name.is_empty() {
             write!(f, ", application_name `{}`", self.application_name)?;
         }
-        write!(f, ", client {}", self.client_addr.as_deref().unwrap_or("local socket"))?;
+        write!(
+            f,
+            ", client {}",
+            self.client_addr.as_deref().unwrap_or("local socket")
+        )?;
         if let Some(since) = &self.since {
             write!(f, ", connected since {since}")?;
         }
@@ -40,7 +45,8 @@ impl std::fmt::Display for Holder {
 /// Whether `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` disables locking: any value but `""` and `"0"`, as
 /// in Prisma ([sql-lib] `acquire_lock`) — so `false` and `no` disable it too.
 pub fn disabled_by_env() -> bool {
-    std::env::var_os("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK").is_some_and(|v| !v.is_empty() && v != "0")
+    std::env::var_os("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK")
+        .is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Acquires the lock on `session`, polling until `timeout` (zero = try once). `on_wait` is called
@@ -67,7 +73,10 @@ pub fn acquire(
         if waited >= timeout {
             return Err(Error::LockTimeout {
                 waited_ms: waited.as_millis(),
-                holder: holder.as_ref().map(|h| format!(" (held by {h})")).unwrap_or_default(),
+                holder: holder
+                    .as_ref()
+                    .map(|h| format!(" (held by {h})"))
+                    .unwrap_or_default(),
             });
         }
         last_holder = holder;
@@ -80,7 +89,7 @@ pub fn acquire(
 pub fn release(session: &mut Session) -> Result<()> {
     session
         .client
-        .query_one("SELECT pg_advisory_unlock($1)", &[&KEY])
+        .query_typed_one("SELECT pg_advisory_unlock($1)", &[(&KEY, Type::INT8)])
         .map(drop)
         .map_err(|e| session.query_error("releasing the advisory lock", e))
 }
@@ -88,7 +97,7 @@ pub fn release(session: &mut Session) -> Result<()> {
 fn try_lock(session: &mut Session) -> Result<bool> {
     session
         .client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&KEY])
+        .query_typed_one("SELECT pg_try_advisory_lock($1)", &[(&KEY, Type::INT8)])
         .map(|row| row.get(0))
         .map_err(|e| session.query_error("taking the advisory lock", e))
 }

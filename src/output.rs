@@ -7,7 +7,8 @@
 use crate::apply::MigrationFailure;
 use crate::cli::Format;
 use crate::plan::State;
-use crate::report::{prisma_timestamp, DeployBody, ErrorReport, FailedRow, Report, StatusBody};
+use crate::report::{DeployBody, ErrorReport, FailedRow, Report, StatusBody};
+use crate::timestamp::prisma_display;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -95,11 +96,17 @@ pub fn human_deploy(report: &Report<DeployBody>) -> Human {
         if body.applied.is_empty() {
             out.stdout.push_str("No pending migrations to apply.\n");
         } else {
-            out.stdout.push_str("\nThe following migration(s) have been applied:\n\n");
+            out.stdout
+                .push_str("\nThe following migration(s) have been applied:\n\n");
             for applied in &body.applied {
-                let _ = writeln!(out.stdout, "  {} ({} ms)", applied.name, applied.duration_ms);
+                let _ = writeln!(
+                    out.stdout,
+                    "  {} ({} ms)",
+                    applied.name, applied.duration_ms
+                );
             }
-            out.stdout.push_str("\nAll migrations have been successfully applied.\n");
+            out.stdout
+                .push_str("\nAll migrations have been successfully applied.\n");
         }
     }
     if let Some(error) = &report.error {
@@ -114,9 +121,19 @@ fn render_plan(out: &mut String, report: &Report<DeployBody>) {
         out.push_str("Dry run: no pending migrations to apply.\n");
         return;
     }
-    let _ = writeln!(out, "Dry run: {} migration(s) would be applied:", plan.len());
+    let _ = writeln!(
+        out,
+        "Dry run: {} migration(s) would be applied:",
+        plan.len()
+    );
     for p in plan {
-        let _ = write!(out, "  {} ({}, {} statements", p.name, p.execution.as_str(), p.statements);
+        let _ = write!(
+            out,
+            "  {} ({}, {} statements",
+            p.name,
+            p.execution.as_str(),
+            p.statements
+        );
         if let Some(reason) = &p.reason {
             let _ = write!(out, ": {reason}");
         }
@@ -153,7 +170,7 @@ fn render_p3009(out: &mut String, failed: &[FailedRow]) {
             out,
             "The `{}` migration started at {} failed",
             row.migration,
-            prisma_timestamp(&row.started_at)
+            prisma_display(&row.started_at)
         );
     }
     out.push('\n');
@@ -176,7 +193,11 @@ fn render_failure(out: &mut String, f: &MigrationFailure) {
     }
     match &f.statement {
         Some(s) => {
-            let _ = writeln!(out, "\nFailing statement {} of {} (line {}):", s.index, f.statements_total, s.line);
+            let _ = writeln!(
+                out,
+                "\nFailing statement {} of {} (line {}):",
+                s.index, f.statements_total, s.line
+            );
             for line in s.text.lines() {
                 let _ = writeln!(out, "    {line}");
             }
@@ -185,7 +206,9 @@ fn render_failure(out: &mut String, f: &MigrationFailure) {
     }
     out.push('\n');
     if f.rolled_back {
-        out.push_str("Nothing was written: the migration and its history row were rolled back together.\n");
+        out.push_str(
+            "Nothing was written: the migration and its history row were rolled back together.\n",
+        );
     } else {
         let _ = writeln!(
             out,
@@ -206,19 +229,32 @@ pub fn human_status(report: &Report<StatusBody>) -> Human {
     }
     let s = &mut out.stdout;
     for m in &report.migrations {
-        let mark = if m.out_of_order { "  (out of order)" } else { "" };
+        let mark = if m.out_of_order {
+            "  (out of order)"
+        } else {
+            ""
+        };
         let _ = writeln!(s, "  {:<16} {}{mark}", m.state.as_str(), m.name);
     }
     if !report.migrations.is_empty() {
         s.push('\n');
     }
     let names = |state: State| -> Vec<&str> {
-        report.migrations.iter().filter(|m| m.state == state).map(|m| m.name.as_str()).collect()
+        report
+            .migrations
+            .iter()
+            .filter(|m| m.state == state)
+            .map(|m| m.name.as_str())
+            .collect()
     };
     let failed = names(State::Failed);
     let pending = names(State::Pending);
     if !failed.is_empty() {
-        let _ = writeln!(out.stderr, "Following migration(s) have failed:\n{}\n", failed.join("\n"));
+        let _ = writeln!(
+            out.stderr,
+            "Following migration(s) have failed:\n{}\n",
+            failed.join("\n")
+        );
         let _ = writeln!(
             out.stderr,
             "The failed migration(s) can be marked as rolled back or applied:\n  npx prisma migrate resolve --rolled-back \"{0}\"\n  npx prisma migrate resolve --applied \"{0}\"",

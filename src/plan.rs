@@ -10,6 +10,7 @@
 use crate::history::HistoryRow;
 use crate::migrations::LocalMigration;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The one state vocabulary used everywhere (human output, JSON, exit codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,15 +67,24 @@ impl<'a> Plan<'a> {
 }
 
 /// Builds the plan. `rows` must be in `started_at` order, as [`crate::history::load_rows`] returns them.
+/// Rows are grouped by name once, so planning stays linear for histories with thousands of rows.
 pub fn plan<'a>(local: &'a [LocalMigration], rows: &'a [HistoryRow]) -> Plan<'a> {
-    let mut entries: Vec<Entry<'a>> = local.iter().map(|m| local_entry(m, rows)).collect();
+    let mut by_name: HashMap<&'a str, Vec<&'a HistoryRow>> = HashMap::with_capacity(rows.len());
     for row in rows {
-        let known = local.iter().any(|m| m.name == row.migration_name)
-            || entries.iter().any(|e| e.name == row.migration_name);
-        if !known {
-            entries.push(remote_entry(&row.migration_name, rows));
-        }
+        by_name
+            .entry(row.migration_name.as_str())
+            .or_default()
+            .push(row);
     }
+    let mut entries: Vec<Entry<'a>> = local
+        .iter()
+        .map(|m| local_entry(m, by_name.remove(m.name.as_str()).unwrap_or_default()))
+        .collect();
+    entries.extend(
+        by_name
+            .into_iter()
+            .map(|(name, named)| remote_entry(name, named)),
+    );
     entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     mark_out_of_order(&mut entries);
     let failed_rows = rows.iter().filter(|r| r.is_failed()).collect();
@@ -84,21 +94,22 @@ pub fn plan<'a>(local: &'a [LocalMigration], rows: &'a [HistoryRow]) -> Plan<'a>
     }
 }
 
-fn rows_named<'a>(rows: &'a [HistoryRow], name: &'a str) -> impl Iterator<Item = &'a HistoryRow> {
-    rows.iter().filter(move |r| r.migration_name == name)
-}
-
-fn local_entry<'a>(m: &'a LocalMigration, rows: &'a [HistoryRow]) -> Entry<'a> {
-    let failed = rows_named(rows, &m.name).find(|r| r.is_failed());
-    let applied = rows_named(rows, &m.name).filter(|r| r.is_applied()).last();
+/// `named`: the rows of this migration's name, in `started_at` order.
+fn local_entry<'a>(m: &'a LocalMigration, named: Vec<&'a HistoryRow>) -> Entry<'a> {
+    let failed = named.iter().copied().find(|r| r.is_failed());
+    let applied = named.iter().copied().filter(|r| r.is_applied()).last();
     let (state, row) = match (failed, applied) {
         (Some(row), _) => (State::Failed, Some(row)),
         (None, Some(row)) => {
             let matches = m.script.as_ref().is_ok_and(|s| s.matches(&row.checksum));
-            let state = if matches { State::Applied } else { State::Modified };
+            let state = if matches {
+                State::Applied
+            } else {
+                State::Modified
+            };
             (state, Some(row))
         }
-        (None, None) => (State::Pending, rows_named(rows, &m.name).last()),
+        (None, None) => (State::Pending, named.last().copied()),
     };
     Entry {
         name: &m.name,
@@ -109,8 +120,8 @@ fn local_entry<'a>(m: &'a LocalMigration, rows: &'a [HistoryRow]) -> Entry<'a> {
     }
 }
 
-fn remote_entry<'a>(name: &'a str, rows: &'a [HistoryRow]) -> Entry<'a> {
-    let failed = rows_named(rows, name).find(|r| r.is_failed());
+fn remote_entry<'a>(name: &'a str, named: Vec<&'a HistoryRow>) -> Entry<'a> {
+    let failed = named.iter().copied().find(|r| r.is_failed());
     let state = if failed.is_some() {
         State::Failed
     } else {
@@ -121,14 +132,19 @@ fn remote_entry<'a>(name: &'a str, rows: &'a [HistoryRow]) -> Entry<'a> {
         state,
         out_of_order: false,
         local: None,
-        row: failed.or_else(|| rows_named(rows, name).last()),
+        row: failed.or_else(|| named.last().copied()),
     }
 }
 
 fn mark_out_of_order(entries: &mut [Entry<'_>]) {
     let newest_applied = entries
         .iter()
-        .filter(|e| matches!(e.state, State::Applied | State::Modified | State::MissingLocally))
+        .filter(|e| {
+            matches!(
+                e.state,
+                State::Applied | State::Modified | State::MissingLocally
+            )
+        })
         .map(|e| e.name)
         .max_by(|a, b| a.as_bytes().cmp(b.as_bytes()))
         .map(str::to_owned);
@@ -189,8 +205,15 @@ mod tests {
 
     #[test]
     fn applied_pending_and_modified() {
-        let local = [local("1_a", "A"), local("2_b", "B changed"), local("3_c", "C")];
-        let rows = [row("1_a", "A", true, false, "t1"), row("2_b", "B", true, false, "t2")];
+        let local = [
+            local("1_a", "A"),
+            local("2_b", "B changed"),
+            local("3_c", "C"),
+        ];
+        let rows = [
+            row("1_a", "A", true, false, "t1"),
+            row("2_b", "B", true, false, "t2"),
+        ];
         let plan = plan(&local, &rows);
         assert_eq!(
             states(&plan),
@@ -261,13 +284,19 @@ mod tests {
     #[test]
     fn out_of_order_pending() {
         let local = [local("1_a", "A"), local("2_b", "B"), local("3_c", "C")];
-        let rows = [row("1_a", "A", true, false, "t1"), row("3_c", "C", true, false, "t2")];
+        let rows = [
+            row("1_a", "A", true, false, "t1"),
+            row("3_c", "C", true, false, "t2"),
+        ];
         let plan = plan(&local, &rows);
         assert_eq!(states(&plan)[1], ("2_b".into(), State::Pending, true));
         // A newer migration applied elsewhere (missing locally) also makes older pending ones out of order.
         let local = [self::local("2_b", "B")];
         let rows = [row("3_c", "C", true, false, "t1")];
-        assert_eq!(states(&super::plan(&local, &rows))[0], ("2_b".into(), State::Pending, true));
+        assert_eq!(
+            states(&super::plan(&local, &rows))[0],
+            ("2_b".into(), State::Pending, true)
+        );
     }
 
     #[test]

@@ -230,29 +230,3 @@ pub fn plan_warnings(plan: &Plan) -> Vec<Warning> {
     }
     warnings
 }
-
-/// chrono's `DateTime<Utc>` Display, which Prisma's P3009 text uses: `2025-01-08 02:51:04.844060 UTC`,
-/// the fraction dropped when zero and shortened to milliseconds when it fits. Input: our RFC 3339 form.
-pub fn prisma_timestamp(rfc3339: &str) -> String {
-    let trimmed = rfc3339.trim_end_matches('Z').replacen('T', " ", 1);
-    let (seconds, fraction) = trimmed.split_once('.').unwrap_or((&trimmed, ""));
-    let fraction = match fraction.trim_end_matches('0').len() {
-        0 => String::new(),
-        1..=3 => format!(".{}", &format!("{fraction:0<6}")[..3]),
-        _ => format!(".{fraction:0<6}"),
-    };
-    format!("{seconds}{fraction} UTC")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prisma_timestamps() {
-        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.844060Z"), "2025-01-08 02:51:04.844060 UTC");
-        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.844000Z"), "2025-01-08 02:51:04.844 UTC");
-        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.000000Z"), "2025-01-08 02:51:04 UTC");
-        assert_eq!(prisma_timestamp("2025-01-08T02:51:04.000001Z"), "2025-01-08 02:51:04.000001 UTC");
-    }
-}

@@ -13,7 +13,9 @@ use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, TableState};
 use crate::migrations::{self, LocalMigration};
 use crate::plan::{self, Plan};
-use crate::report::{plan_warnings, DeployBody, FailedRow, MigrationReport, PlannedMigration, Report};
+use crate::report::{
+    plan_warnings, DeployBody, FailedRow, MigrationReport, PlannedMigration, Report,
+};
 use crate::{lock, sql};
 use std::time::Duration;
 
@@ -48,12 +50,15 @@ fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> 
             reason,
         });
     }
-    apply::prepare_session(&mut session).map_err(|e| session.query_error("preparing the session", e))?;
+    apply::prepare_session(&mut session)
+        .map_err(|e| session.query_error("preparing the session", e))?;
     let locking = !lock::disabled_by_env();
     if locking {
         acquire_lock(&mut session, args.lock_timeout, ctx)?;
     } else {
-        ctx.out.warn("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK is set: deploying without the migration lock");
+        ctx.out.warn(
+            "PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK is set: deploying without the migration lock",
+        );
     }
     let result = deploy_locked(&mut session, &spec, &local, args, ctx, report);
     if locking {
@@ -93,8 +98,16 @@ fn inspect_and_plan(
     let plan = plan::plan(local, &rows);
     report.migrations = MigrationReport::from_plan(&plan);
     if !plan.failed_rows.is_empty() {
-        report.body.failed = plan.failed_rows.iter().map(|r| FailedRow::from(*r)).collect();
-        let names = plan.failed_rows.iter().map(|r| r.migration_name.clone()).collect();
+        report.body.failed = plan
+            .failed_rows
+            .iter()
+            .map(|r| FailedRow::from(*r))
+            .collect();
+        let names = plan
+            .failed_rows
+            .iter()
+            .map(|r| r.migration_name.clone())
+            .collect();
         return Err(Error::FailedMigrationsInDatabase { names });
     }
     if let TableState::Missing { other_tables } = &table {
@@ -165,7 +178,8 @@ fn deploy_locked(
                 context: "applying".into(),
                 cause: format!("migration `{}` vanished from the plan", step.name),
             })?;
-        ctx.out.progress(&format!("Applying migration `{}`", step.name));
+        ctx.out
+            .progress(&format!("Applying migration `{}`", step.name));
         let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
         ctx.out.detail(&format!(
             "  {} ({}, {} statements) in {} ms",
@@ -210,7 +224,11 @@ fn apply_one(
                 return Ok(applied);
             }
             Err(AttemptError::Failed(failure)) => return Err(Error::MigrationFailed(failure)),
-            Err(AttemptError::Transient { failure, connection_lost, id }) => {
+            Err(AttemptError::Transient {
+                failure,
+                connection_lost,
+                id,
+            }) => {
                 if attempt >= args.retries {
                     return Err(Error::MigrationFailed(failure));
                 }
@@ -234,7 +252,8 @@ fn apply_one(
 /// A fresh session after a lost connection, with the lock taken again.
 fn reconnect(spec: &ConnectSpec, args: &DeployArgs, ctx: &Context) -> Result<Session> {
     let mut session = connect::connect(spec)?;
-    apply::prepare_session(&mut session).map_err(|e| session.query_error("preparing the session", e))?;
+    apply::prepare_session(&mut session)
+        .map_err(|e| session.query_error("preparing the session", e))?;
     if !lock::disabled_by_env() {
         acquire_lock(&mut session, args.lock_timeout, ctx)?;
     }
@@ -247,7 +266,10 @@ fn committed_before_loss(migration: &LocalMigration, id: String, retries: u32) -
         name: migration.name.clone(),
         id,
         execution: Execution::Transaction,
-        statements: migration.sql_for_apply().map(|s| sql::statements(s).len()).unwrap_or(0),
+        statements: migration
+            .sql_for_apply()
+            .map(|s| sql::statements(s).len())
+            .unwrap_or(0),
         duration_ms: 0,
         retries,
     }

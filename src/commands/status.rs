@@ -35,7 +35,11 @@ fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> 
         ctx.out.warn(&warning.message);
     }
     report.body.counts = Counts::of(&plan);
-    report.body.failed = plan.failed_rows.iter().map(|r| FailedRow::from(*r)).collect();
+    report.body.failed = plan
+        .failed_rows
+        .iter()
+        .map(|r| FailedRow::from(*r))
+        .collect();
     Ok(outcome(&plan, args.strict))
 }
 
