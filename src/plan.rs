@@ -97,7 +97,7 @@ pub fn plan<'a>(local: &'a [LocalMigration], rows: &'a [HistoryRow]) -> Plan<'a>
 /// `named`: the rows of this migration's name, in `started_at` order.
 fn local_entry<'a>(m: &'a LocalMigration, named: Vec<&'a HistoryRow>) -> Entry<'a> {
     let failed = named.iter().copied().find(|r| r.is_failed());
-    let applied = named.iter().copied().filter(|r| r.is_applied()).last();
+    let applied = named.iter().copied().rfind(|r| r.is_applied());
     let (state, row) = match (failed, applied) {
         (Some(row), _) => (State::Failed, Some(row)),
         (None, Some(row)) => {
