@@ -1,0 +1,154 @@
+//! The JSON contract, parsed back with `deny_unknown_fields`: a field added, renamed or removed in
+//! `src/report.rs` without updating the README and these structs fails the tests.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub host: String,
+    pub port: u16,
+    pub name: String,
+    pub schema: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Migration {
+    pub name: String,
+    pub state: String,
+    pub out_of_order: bool,
+    pub checksum: Option<String>,
+    pub recorded_checksum: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Warning {
+    pub id: String,
+    pub migration: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailingStatement {
+    pub index: usize,
+    pub line: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    pub migration: String,
+    pub execution: String,
+    pub sqlstate: Option<String>,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub position: Option<usize>,
+    pub statement: Option<FailingStatement>,
+    pub statements_total: usize,
+    pub statements_committed: usize,
+    pub rolled_back: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Error {
+    pub id: String,
+    pub message: String,
+    pub hint: String,
+    pub prisma_code: Option<String>,
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedRow {
+    pub migration: String,
+    pub id: String,
+    pub started_at: String,
+    pub checksum: String,
+    pub logs: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Applied {
+    pub name: String,
+    pub id: String,
+    pub execution: String,
+    pub statements: usize,
+    pub duration_ms: u64,
+    pub retries: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Planned {
+    pub name: String,
+    pub execution: String,
+    pub reason: Option<String>,
+    pub statements: usize,
+    pub out_of_order: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployReport {
+    pub schema_version: u32,
+    pub command: String,
+    pub ok: bool,
+    pub exit_code: u8,
+    pub database: Option<Database>,
+    pub migrations_dir: String,
+    pub migrations: Vec<Migration>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<Error>,
+    pub dry_run: bool,
+    pub applied: Vec<Applied>,
+    pub resolved: Vec<FailedRow>,
+    pub failed: Vec<FailedRow>,
+    pub plan: Vec<Planned>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counts {
+    pub applied: usize,
+    pub pending: usize,
+    pub failed: usize,
+    pub modified: usize,
+    pub missing_locally: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusReport {
+    pub schema_version: u32,
+    pub command: String,
+    pub ok: bool,
+    pub exit_code: u8,
+    pub database: Option<Database>,
+    pub migrations_dir: String,
+    pub migrations: Vec<Migration>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<Error>,
+    pub has_migrations_table: bool,
+    pub counts: Counts,
+    pub failed: Vec<FailedRow>,
+}
+
+/// Parses stdout as exactly one deploy report.
+pub fn deploy(stdout: &str) -> DeployReport {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not a deploy report ({e}):\n{stdout}"))
+}
+
+/// Parses stdout as exactly one status report.
+pub fn status(stdout: &str) -> StatusReport {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not a status report ({e}):\n{stdout}"))
+}

@@ -1,0 +1,31 @@
+//! Test harness of the integration tests: a real PostgreSQL server, a fresh database per test,
+//! and helpers to run the real `prisma-release` binary.
+//!
+//! - Server: `TEST_DATABASE_URL` (a `postgres://` URL of a role that may `CREATE DATABASE`) if
+//!   set, otherwise one throwaway cluster per test binary, started lazily on first use from the
+//!   server binaries found on `PATH`, under `/usr/lib/postgresql/*/bin` (highest version) or in
+//!   `/usr/local/pgsql/bin` (`PG_BIN_DIR` overrides). A watchdog process stops it and deletes its
+//!   directory once the test binary has exited.
+//! - [`fresh_db`] gives each test its own database; [`TestDb`] has query helpers.
+//! - [`run`] / [`run_with_env`] / [`spawn`] run the binary against a database and a
+//!   [`Migrations`] folder.
+//!
+//! Not every helper is used by every test file yet, hence the `dead_code`/`unused_imports`
+//! allowance.
+#![allow(dead_code, unused_imports)]
+
+mod cli;
+mod db;
+mod migrations;
+mod server;
+
+pub use cli::{
+    bin, command, exit_code, finish, run, run_command, run_raw, run_with_env, spawn,
+    wait_with_timeout, Run, DEFAULT_RUN_TIMEOUT, SCRUBBED_ENV,
+};
+pub use db::{describe, fresh_db, quote_ident, TestDb};
+pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML};
+pub use server::{
+    admin_client, server_admin_url, server_description, server_is_managed, server_port,
+    TEST_DATABASE_URL,
+};
