@@ -82,6 +82,12 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Show every migration's state; never writes, never locks.
     Status(StatusArgs),
+    /// Print the diagnosis of every failed migration; never writes.
+    Diagnose(DiagnoseArgs),
+    /// Mark a failed migration rolled back or applied (Prisma's semantics), or delete its failed rows.
+    Resolve(ResolveArgs),
+    /// Boot guard: refuse to start the app on a failed or pending migration, else exec it.
+    Guard(GuardArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -104,6 +110,75 @@ pub struct DeployArgs {
     /// Print the plan and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// What to do with failed migrations recorded in the database (P3009).
+    #[arg(long, value_enum, default_value = "never")]
+    pub resolve_failed: ResolveFailed,
+    /// How a failed row is resolved: Prisma's rolled-back mark (keeps the audit trail) or deletion.
+    #[arg(long, value_enum, default_value = "rolled-back")]
+    pub resolve_as: ResolveAs,
+}
+
+/// `--resolve-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResolveFailed {
+    /// Stop with exit 10 and the diagnosis.
+    Never,
+    /// Resolve only rows whose diagnosis says nothing was applied, then deploy.
+    Safe,
+    /// Resolve every failed row, loudly, then deploy.
+    Always,
+}
+
+/// `--resolve-as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveAs {
+    /// Set `rolled_back_at` (Prisma's `migrate resolve --rolled-back`).
+    RolledBack,
+    /// Delete the failed row.
+    Delete,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiagnoseArgs {}
+
+#[derive(Debug, Args, Clone)]
+#[group(id = "action", required = true, multiple = false)]
+pub struct ResolveArgs {
+    /// Mark the failed rows of NAME rolled back (Prisma's `migrate resolve --rolled-back`).
+    #[arg(long, value_name = "NAME", group = "action")]
+    pub rolled_back: Option<String>,
+    /// Record NAME as applied (Prisma's `migrate resolve --applied`).
+    #[arg(long, value_name = "NAME", group = "action")]
+    pub applied: Option<String>,
+    /// Delete the failed rows of NAME.
+    #[arg(long, value_name = "NAME", group = "action")]
+    pub delete: Option<String>,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long to wait for the migration advisory lock (0 = try once).
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = crate::duration::parse)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GuardArgs {
+    /// Start the app even when migrations are pending.
+    #[arg(long)]
+    pub allow_pending: bool,
+    /// Also refuse when an applied migration was modified locally (exit 13).
+    #[arg(long)]
+    pub strict: bool,
+    /// Poll until the state is acceptable, for at most this long.
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
+    pub wait: Option<Duration>,
+    /// Total budget for connecting, retries included (boot has 60 s on Heroku).
+    #[arg(long, value_name = "DUR", default_value = "20s", value_parser = crate::duration::parse)]
+    pub connect_budget: Duration,
+    /// The command to exec when the database is acceptable (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -40,6 +40,8 @@ pub struct ConnectSpec {
     /// `Some` only when the URL (or `--schema`) names a schema: then we `SET search_path`, as Prisma.
     pub explicit_schema: Option<String>,
     pub connect_timeout: Option<Duration>,
+    /// Things the user should know about this URL (e.g. a pooled URL), printed as warnings.
+    pub warnings: Vec<String>,
 }
 
 impl fmt::Debug for ConnectSpec {
@@ -134,6 +136,7 @@ impl ConnectSpec {
             target,
             explicit_schema,
             connect_timeout,
+            warnings: Vec::new(),
         })
     }
 }
@@ -177,6 +180,8 @@ pub struct Session {
     pub server_version_num: i32,
     /// `Some(reason)` when the server does not accept writes.
     pub read_only: Option<String>,
+    /// Whether the session is encrypted and verified, in words (shown with `-v`).
+    pub security: String,
 }
 
 impl Session {
@@ -243,6 +248,7 @@ pub fn connect(spec: &ConnectSpec) -> Result<Session> {
         notices,
         server_version_num: 0,
         read_only: None,
+        security: "not encrypted (TLS not negotiated)".into(),
     };
     if let Some(schema) = &spec.explicit_schema {
         let set = format!("SET search_path = {}", quote_ident(schema));

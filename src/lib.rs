@@ -49,5 +49,8 @@ pub fn run(cli: Cli) -> u8 {
             out.report(&report, output::human_status);
             report.exit_code
         }
+        Command::Diagnose(args) => commands::diagnose::run(&ctx, args),
+        Command::Resolve(args) => commands::resolve::run(&ctx, args),
+        Command::Guard(args) => commands::guard::run(&ctx, args),
     }
 }

@@ -40,7 +40,7 @@ fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> 
         spec.target, spec.target.schema
     ));
     ctx.out.progress(&found_line(local.len(), ctx));
-    let mut session = connect::connect(&spec)?;
+    let mut session = ctx.connect(&spec)?;
     if args.dry_run {
         return inspect_and_plan(&mut session, &local, args, ctx, report).map(drop);
     }
@@ -251,7 +251,7 @@ fn apply_one(
 
 /// A fresh session after a lost connection, with the lock taken again.
 fn reconnect(spec: &ConnectSpec, args: &DeployArgs, ctx: &Context) -> Result<Session> {
-    let mut session = connect::connect(spec)?;
+    let mut session = ctx.connect(spec)?;
     apply::prepare_session(&mut session)
         .map_err(|e| session.query_error("preparing the session", e))?;
     if !lock::disabled_by_env() {

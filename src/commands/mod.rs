@@ -2,6 +2,9 @@
 //! report; they never print results themselves.
 
 pub mod deploy;
+pub mod diagnose;
+pub mod guard;
+pub mod resolve;
 pub mod status;
 
 use crate::cli::GlobalArgs;
@@ -47,6 +50,20 @@ impl Context {
                 },
             });
         }
-        ConnectSpec::parse(raw.trim(), self.schema.as_deref(), self.connect_timeout)
+        let spec = ConnectSpec::parse(raw.trim(), self.schema.as_deref(), self.connect_timeout)?;
+        for warning in &spec.warnings {
+            self.out.warn(warning);
+        }
+        Ok(spec)
+    }
+
+    /// Connects and says (with `-v`) whether the session is encrypted and verified.
+    pub fn connect(&self, spec: &ConnectSpec) -> Result<crate::connect::Session> {
+        let session = crate::connect::connect(spec)?;
+        self.out.detail(&format!(
+            "connected to {}: {}",
+            session.target, session.security
+        ));
+        Ok(session)
     }
 }

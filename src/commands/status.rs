@@ -6,7 +6,7 @@ use crate::error::{exit, Result};
 use crate::history::{self, TableState};
 use crate::plan::{self, State};
 use crate::report::{plan_warnings, Counts, FailedRow, MigrationReport, Report, StatusBody};
-use crate::{connect, migrations};
+use crate::migrations;
 
 /// Runs `status` and returns its report (exit 0, 10, 12 or 13, or an error's code).
 pub fn run(ctx: &Context, args: &StatusArgs) -> Report<StatusBody> {
@@ -20,7 +20,7 @@ fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> 
     let local = migrations::load(&ctx.migrations_dir)?;
     let spec = ctx.connect_spec()?;
     report.database = Some(spec.target.clone());
-    let mut session = connect::connect(&spec)?;
+    let mut session = ctx.connect(&spec)?;
     let rows = match history::inspect(&mut session)? {
         TableState::Present => {
             report.body.has_migrations_table = true;

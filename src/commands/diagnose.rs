@@ -1,0 +1,9 @@
+//! `diagnose` — work in progress in this session (placeholder so the CLI compiles).
+
+use super::Context;
+use crate::cli::DiagnoseArgs;
+
+/// Placeholder: exits 1.
+pub fn run(_ctx: &Context, _args: &DiagnoseArgs) -> u8 {
+    crate::error::exit::INTERNAL
+}

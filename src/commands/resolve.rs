@@ -1,0 +1,9 @@
+//! `resolve` — work in progress in this session (placeholder so the CLI compiles).
+
+use super::Context;
+use crate::cli::ResolveArgs;
+
+/// Placeholder: exits 1.
+pub fn run(_ctx: &Context, _args: &ResolveArgs) -> u8 {
+    crate::error::exit::INTERNAL
+}
