@@ -48,6 +48,11 @@ impl Out {
         write_line(&mut std::io::stderr(), &format!("warning: {line}"));
     }
 
+    /// Raw text for stderr (the guard's whole output goes there: stdout belongs to the app).
+    pub fn stderr(&self, text: &str) {
+        write_all(&mut std::io::stderr(), text);
+    }
+
     /// Prints the final report.
     pub fn report<B: Serialize>(&self, report: &Report<B>, human: impl Fn(&Report<B>) -> Human) {
         match self.format {
