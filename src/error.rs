@@ -60,6 +60,24 @@ pub enum Error {
     FailedMigrationsInDatabase { names: Vec<String> },
     #[error("migration `{}` failed: {}", .0.migration, .0.summary())]
     MigrationFailed(Box<crate::apply::MigrationFailure>),
+    #[error("Migration `{name}` cannot be rolled back because it was never applied to the database (P3011)")]
+    ResolveNeverApplied { name: String },
+    #[error(
+        "Migration `{name}` cannot be rolled back because it is not in a failed state (P3012)"
+    )]
+    ResolveNotFailed { name: String },
+    #[error("The migration {name} could not be found in the migrations folder (P3017)")]
+    ResolveMigrationNotFound { name: String },
+    #[error("The migration `{name}` is already recorded as applied in the database (P3008)")]
+    ResolveAlreadyApplied { name: String },
+    #[error("migration `{name}` has no failed rows to delete")]
+    ResolveNothingToDelete { name: String },
+    #[error("the failed row {id} of `{name}` changed while we were resolving it (someone else wrote to _prisma_migrations); nothing more was changed")]
+    ResolveConflict { name: String, id: String },
+    #[error("refusing to {action} `{name}` without confirmation: stdin is not a terminal")]
+    ConfirmationRequired { action: &'static str, name: String },
+    #[error("confirmation did not match `{name}`; nothing was changed")]
+    ConfirmationDeclined { name: String },
     #[error("unexpected database error while {context}: {cause}")]
     Query { context: String, cause: String },
 }
@@ -77,7 +95,15 @@ impl Error {
             | Error::MigrationFileNotUtf8 { .. }
             | Error::ProviderMismatch { .. }
             | Error::SchemaNotEmpty { .. }
-            | Error::HistoryTableIncompatible { .. } => exit::CONFIG,
+            | Error::HistoryTableIncompatible { .. }
+            | Error::ResolveNeverApplied { .. }
+            | Error::ResolveNotFailed { .. }
+            | Error::ResolveMigrationNotFound { .. }
+            | Error::ResolveAlreadyApplied { .. }
+            | Error::ResolveNothingToDelete { .. }
+            | Error::ResolveConflict { .. }
+            | Error::ConfirmationRequired { .. }
+            | Error::ConfirmationDeclined { .. } => exit::CONFIG,
             Error::Connect { .. } | Error::ReadOnly { .. } | Error::ConnectionLost { .. } => {
                 exit::CONNECT
             }
@@ -107,6 +133,14 @@ impl Error {
             Error::LockTimeout { .. } => "lock/timeout",
             Error::FailedMigrationsInDatabase { .. } => "history/failed_migration",
             Error::MigrationFailed(_) => "migration/failed",
+            Error::ResolveNeverApplied { .. } => "resolve/never_applied",
+            Error::ResolveNotFailed { .. } => "resolve/not_failed",
+            Error::ResolveMigrationNotFound { .. } => "resolve/migration_not_found",
+            Error::ResolveAlreadyApplied { .. } => "resolve/already_applied",
+            Error::ResolveNothingToDelete { .. } => "resolve/nothing_to_delete",
+            Error::ResolveConflict { .. } => "resolve/concurrent_change",
+            Error::ConfirmationRequired { .. } => "resolve/confirmation_required",
+            Error::ConfirmationDeclined { .. } => "resolve/confirmation_declined",
             Error::Query { .. } => "internal/query",
         }
     }
@@ -120,6 +154,10 @@ impl Error {
             Error::LockTimeout { .. } => Some("P1002"),
             Error::FailedMigrationsInDatabase { .. } => Some("P3009"),
             Error::MigrationFailed(_) => Some("P3018"),
+            Error::ResolveNeverApplied { .. } => Some("P3011"),
+            Error::ResolveNotFailed { .. } => Some("P3012"),
+            Error::ResolveMigrationNotFound { .. } => Some("P3017"),
+            Error::ResolveAlreadyApplied { .. } => Some("P3008"),
             Error::UrlMissing { .. }
             | Error::UrlInvalid { .. }
             | Error::MigrationsDirMissing { .. }
@@ -130,6 +168,10 @@ impl Error {
             | Error::Connect { .. }
             | Error::ReadOnly { .. }
             | Error::ConnectionLost { .. }
+            | Error::ResolveNothingToDelete { .. }
+            | Error::ResolveConflict { .. }
+            | Error::ConfirmationRequired { .. }
+            | Error::ConfirmationDeclined { .. }
             | Error::Query { .. } => None,
         }
     }
@@ -156,10 +198,19 @@ impl Error {
             Error::ConnectionLost { .. } => "run the command again; transactional migrations that did not commit left nothing behind".into(),
             Error::LockTimeout { .. } => "another deploy is running; wait for it, or raise --lock-timeout".into(),
             Error::FailedMigrationsInDatabase { names } => format!(
-                "inspect the failure, then mark it rolled back: npx prisma migrate resolve --rolled-back \"{}\"",
+                "read the diagnosis above; when it says not_applied, run prisma-release deploy --resolve-failed safe, \
+                 otherwise fix the database and run prisma-release resolve --rolled-back \"{}\" (or --applied)",
                 names.first().map(String::as_str).unwrap_or("<name>")
             ),
             Error::MigrationFailed(failure) => failure.hint(),
+            Error::ResolveNeverApplied { .. } => "pass the whole directory name, e.g. 20201207184859_initial_migration".into(),
+            Error::ResolveNotFailed { .. } => "only a failed migration can be rolled back; run prisma-release status".into(),
+            Error::ResolveMigrationNotFound { .. } => "make sure the migration directory exists and pass its whole name (example: \"20201207184859_initial_migration\")".into(),
+            Error::ResolveAlreadyApplied { .. } => "nothing to do; run prisma-release status".into(),
+            Error::ResolveNothingToDelete { .. } => "run prisma-release diagnose to see the failed rows".into(),
+            Error::ResolveConflict { .. } => "run prisma-release diagnose and decide again".into(),
+            Error::ConfirmationRequired { .. } => "pass --yes to confirm non-interactively".into(),
+            Error::ConfirmationDeclined { .. } => "type the migration name exactly to confirm".into(),
             Error::Query { .. } => "this is a bug in prisma-release; please report it with the output of -v".into(),
         }
     }

@@ -235,6 +235,52 @@ impl NewRow<'_> {
     }
 }
 
+/// Marks a failed row rolled back (Prisma's `resolve --rolled-back`), compare-and-set: only while it is
+/// still failed. `false` means someone changed it meanwhile.
+pub fn mark_rolled_back(session: &mut Session, id: &str) -> Result<bool> {
+    execute_one(
+        session,
+        "UPDATE \"_prisma_migrations\" SET \"rolled_back_at\" = clock_timestamp() \
+         WHERE \"id\" = $1 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
+        id,
+        "marking a migration rolled back",
+    )
+}
+
+/// Deletes a failed row, compare-and-set like [`mark_rolled_back`].
+pub fn delete_failed(session: &mut Session, id: &str) -> Result<bool> {
+    execute_one(
+        session,
+        "DELETE FROM \"_prisma_migrations\" \
+         WHERE \"id\" = $1 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
+        id,
+        "deleting a failed row",
+    )
+}
+
+fn execute_one(session: &mut Session, sql: &str, id: &str, context: &str) -> Result<bool> {
+    session
+        .client
+        .execute_typed(sql, &[(&id, Type::TEXT)])
+        .map(|n| n == 1)
+        .map_err(|e| session.query_error(context, e))
+}
+
+/// Inserts the row of Prisma's `resolve --applied`: `logs` = '', `applied_steps_count` 0 (the column
+/// default) and `started_at` = `finished_at`, one timestamp. Returns the new id.
+pub fn insert_applied(session: &mut Session, name: &str, checksum: &str) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    session
+        .client
+        .execute_typed(
+            "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"logs\", \"started_at\", \"finished_at\", \"migration_name\") \
+             SELECT $1, $2, '', now.ts, now.ts, $3 FROM (SELECT clock_timestamp() AS ts) AS now",
+            &[(&id, Type::TEXT), (&checksum, Type::TEXT), (&name, Type::TEXT)],
+        )
+        .map_err(|e| session.query_error("recording a migration as applied", e))?;
+    Ok(id)
+}
+
 /// Is the row with this id recorded as finished? Used after a lost connection to learn whether a
 /// COMMIT that got no answer took effect.
 pub fn is_finished(session: &mut Session, id: &str) -> Result<bool> {

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod connect;
+pub mod diagnose;
 pub mod duration;
 pub mod error;
 pub mod history;
@@ -49,8 +50,16 @@ pub fn run(cli: Cli) -> u8 {
             out.report(&report, output::human_status);
             report.exit_code
         }
-        Command::Diagnose(args) => commands::diagnose::run(&ctx, args),
-        Command::Resolve(args) => commands::resolve::run(&ctx, args),
+        Command::Diagnose(args) => {
+            let report = commands::diagnose::run(&ctx, args);
+            out.report(&report, output::human_diagnose);
+            report.exit_code
+        }
+        Command::Resolve(args) => {
+            let report = commands::resolve::run(&ctx, args);
+            out.report(&report, output::human_resolve);
+            report.exit_code
+        }
         Command::Guard(args) => commands::guard::run(&ctx, args),
     }
 }

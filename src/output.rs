@@ -6,8 +6,9 @@
 
 use crate::apply::MigrationFailure;
 use crate::cli::Format;
+use crate::diagnose::Diagnosis;
 use crate::plan::State;
-use crate::report::{DeployBody, ErrorReport, FailedRow, Report, StatusBody};
+use crate::report::{DeployBody, DiagnoseBody, ErrorReport, Report, ResolveBody, StatusBody};
 use crate::timestamp::prisma_display;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -153,11 +154,11 @@ fn render_plan(out: &mut String, report: &Report<DeployBody>) {
 
 /// Errors as Prisma prints them (code, blank line, text) so scripts grepping for codes keep working,
 /// followed by our hint.
-fn render_error(out: &mut String, error: &ErrorReport, failed: &[FailedRow]) {
+fn render_error(out: &mut String, error: &ErrorReport, failed: &[Diagnosis]) {
     if let Some(failure) = &error.failure {
         render_failure(out, failure);
     } else if error.prisma_code == Some("P3009") {
-        render_p3009(out, failed);
+        render_failed(out, failed);
     } else {
         if let Some(code) = error.prisma_code {
             let _ = write!(out, "Error: {code}\n\n");
@@ -167,18 +168,96 @@ fn render_error(out: &mut String, error: &ErrorReport, failed: &[FailedRow]) {
     let _ = writeln!(out, "hint: {}", error.hint);
 }
 
-/// Prisma's P3009 text (prisma-compat §4.5), one line per failed row.
-fn render_p3009(out: &mut String, failed: &[FailedRow]) {
+/// Prisma's P3009 text (prisma-compat §4.5, one line per failed row, so scripts grepping for it keep
+/// working), then the diagnosis of each row. The guard prints the same on stderr.
+pub fn render_failed(out: &mut String, failed: &[Diagnosis]) {
     out.push_str("Error: P3009\n\nmigrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n");
-    for row in failed {
+    for d in failed {
         let _ = writeln!(
             out,
             "The `{}` migration started at {} failed",
-            row.migration,
-            prisma_display(&row.started_at)
+            d.migration,
+            prisma_display(&d.started_at)
         );
     }
+    for d in failed {
+        out.push('\n');
+        render_diagnosis(out, d);
+    }
     out.push('\n');
+}
+
+/// The human form of one diagnosis.
+pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
+    let _ = writeln!(
+        out,
+        "Diagnosis of `{}` (row {}, started {})",
+        d.migration,
+        d.id,
+        prisma_display(&d.started_at)
+    );
+    let e = &d.error;
+    match (&e.sqlstate, &e.message) {
+        (None, None) => out.push_str("  error:       none recorded\n"),
+        (code, message) => {
+            let code = code.as_deref().unwrap_or("?????");
+            let condition = e.condition.map(|c| format!(" {c}")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  error:       {code}{condition}: {}",
+                message.as_deref().unwrap_or("(no message)")
+            );
+        }
+    }
+    if let Some(detail) = &e.detail {
+        let _ = writeln!(out, "  detail:      {detail}");
+    }
+    if let Some(hint) = &e.hint {
+        let _ = writeln!(out, "  hint:        {hint}");
+    }
+    let file = match (d.local_file.present, d.local_file.changed_since_failure) {
+        (false, _) => "missing locally".to_string(),
+        (true, Some(true)) => "present, edited since the failure".to_string(),
+        (true, _) => "present, unchanged since the failure".to_string(),
+    };
+    let _ = writeln!(out, "  local file:  {file}; {} statement(s)", d.statements);
+    match &d.failing_statement {
+        Some(f) => {
+            let _ = writeln!(
+                out,
+                "  failed at:   statement {} (line {}):",
+                f.index, f.line
+            );
+            for line in f.text.lines() {
+                let _ = writeln!(out, "                {line}");
+            }
+        }
+        None => out.push_str("  failed at:   unknown statement\n"),
+    }
+    if !d.effects.is_empty() {
+        out.push_str("  effects in the database:\n");
+        for effect in &d.effects {
+            let state = match effect.present {
+                Some(true) => "present",
+                Some(false) => "absent",
+                None => "unknown",
+            };
+            let _ = writeln!(
+                out,
+                "    {:>3}. line {:<4} {:<20} {:<32} {state}",
+                effect.index,
+                effect.line,
+                effect.kind,
+                effect.object.as_deref().unwrap_or("")
+            );
+        }
+    }
+    let _ = writeln!(out, "  verdict:     {}", d.verdict.as_str());
+    let _ = writeln!(out, "  why:         {}", d.explanation);
+    out.push_str("  next steps:\n");
+    for step in &d.next_steps {
+        let _ = writeln!(out, "    {}\n        # {}", step.command, step.why);
+    }
 }
 
 /// Prisma's P3018 layout, plus the failing statement and what happened to the database.
@@ -223,6 +302,45 @@ fn render_failure(out: &mut String, f: &MigrationFailure) {
             f.statements_total
         );
     }
+}
+
+/// Human rendering of `diagnose`: diagnoses on stdout (they are the data asked for).
+pub fn human_diagnose(report: &Report<DiagnoseBody>) -> Human {
+    let mut out = Human::default();
+    if let Some(error) = &report.error {
+        render_error(&mut out.stderr, error, &report.body.failed);
+        return out;
+    }
+    if report.body.failed.is_empty() {
+        out.stdout.push_str("No failed migrations.\n");
+    }
+    for (i, d) in report.body.failed.iter().enumerate() {
+        if i > 0 {
+            out.stdout.push('\n');
+        }
+        render_diagnosis(&mut out.stdout, d);
+    }
+    out
+}
+
+/// Human rendering of `resolve`, with Prisma's success lines.
+pub fn human_resolve(report: &Report<ResolveBody>) -> Human {
+    let mut out = Human::default();
+    if let Some(error) = &report.error {
+        render_error(&mut out.stderr, error, &[]);
+        return out;
+    }
+    let name = report.body.migration.as_deref().unwrap_or("");
+    let _ = match report.body.action {
+        Some("applied") => writeln!(out.stdout, "Migration {name} marked as applied."),
+        Some("deleted") => writeln!(
+            out.stdout,
+            "Deleted {} failed row(s) of migration {name}.",
+            report.body.rows.len()
+        ),
+        _ => writeln!(out.stdout, "Migration {name} marked as rolled back."),
+    };
+    out
 }
 
 /// Human rendering of `status`.

@@ -3,9 +3,10 @@
 //! report: what was done before the error, plus the error.
 
 use crate::apply::{Applied, Execution, MigrationFailure};
+use crate::cli::ResolveAs;
 use crate::connect::Target;
+use crate::diagnose::{Diagnosis, Verdict};
 use crate::error::Error;
-use crate::history::HistoryRow;
 use crate::plan::{Plan, State};
 use serde::Serialize;
 
@@ -90,26 +91,14 @@ impl MigrationReport {
     }
 }
 
-/// A failed row of `_prisma_migrations` (Prisma's P3009 state).
+/// A failed row that this run resolved (or, with `--dry-run`, would resolve).
 #[derive(Debug, Clone, Serialize)]
-pub struct FailedRow {
+pub struct ResolvedRow {
     pub migration: String,
     pub id: String,
-    pub started_at: String,
-    pub checksum: String,
-    pub logs: Option<String>,
-}
-
-impl From<&HistoryRow> for FailedRow {
-    fn from(row: &HistoryRow) -> Self {
-        FailedRow {
-            migration: row.migration_name.clone(),
-            id: row.id.clone(),
-            started_at: row.started_at.clone(),
-            checksum: row.checksum.clone(),
-            logs: row.logs.clone(),
-        }
-    }
+    pub verdict: Verdict,
+    /// `rolled_back` or `delete`.
+    pub action: ResolveAs,
 }
 
 /// Something the user should know that does not stop the command.
@@ -154,10 +143,10 @@ pub struct DeployBody {
     pub dry_run: bool,
     /// Migrations applied by this run, in order.
     pub applied: Vec<Applied>,
-    /// Failed rows this run resolved (none yet: `--resolve-failed` comes with the diagnosis).
-    pub resolved: Vec<FailedRow>,
-    /// Failed rows found in the database (P3009).
-    pub failed: Vec<FailedRow>,
+    /// Failed rows this run resolved (`--resolve-failed`).
+    pub resolved: Vec<ResolvedRow>,
+    /// The diagnosis of every failed row found in the database (P3009).
+    pub failed: Vec<Diagnosis>,
     /// What would be (or was going to be) applied, in order.
     pub plan: Vec<PlannedMigration>,
 }
@@ -178,7 +167,24 @@ pub struct PlannedMigration {
 pub struct StatusBody {
     pub has_migrations_table: bool,
     pub counts: Counts,
-    pub failed: Vec<FailedRow>,
+    /// The diagnosis of every failed row.
+    pub failed: Vec<Diagnosis>,
+}
+
+/// `diagnose`'s own fields.
+#[derive(Debug, Default, Serialize)]
+pub struct DiagnoseBody {
+    pub failed: Vec<Diagnosis>,
+}
+
+/// `resolve`'s own fields.
+#[derive(Debug, Default, Serialize)]
+pub struct ResolveBody {
+    /// `rolled_back`, `applied` or `deleted`.
+    pub action: Option<&'static str>,
+    pub migration: Option<String>,
+    /// Ids of the rows changed, deleted or inserted.
+    pub rows: Vec<String>,
 }
 
 /// How many migrations are in each state.

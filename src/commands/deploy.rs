@@ -8,13 +8,15 @@
 use super::Context;
 use crate::apply::{self, AttemptError, Execution, Limits};
 use crate::cli::DeployArgs;
+use crate::cli::{ResolveAs, ResolveFailed};
 use crate::connect::{self, ConnectSpec, Session};
+use crate::diagnose::{self, Diagnosis, Verdict};
 use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, TableState};
 use crate::migrations::{self, LocalMigration};
 use crate::plan::{self, Plan};
 use crate::report::{
-    plan_warnings, DeployBody, FailedRow, MigrationReport, PlannedMigration, Report,
+    plan_warnings, DeployBody, MigrationReport, PlannedMigration, Report, ResolvedRow,
 };
 use crate::{lock, sql};
 use std::time::Duration;
@@ -84,8 +86,9 @@ fn acquire_lock(session: &mut Session, timeout: Duration, ctx: &Context) -> Resu
     })
 }
 
-/// Everything that only reads: the table's shape, the rows, the plan, failed rows (P3009), P3005 and
-/// the pending scripts. Returns the rows and whether the table must be created.
+/// Everything that only reads: the table's shape, the rows, failed rows (P3009: diagnosed, and with
+/// `--resolve-failed` chosen for resolution — simulated here, written later), P3005, the plan and every
+/// pending script. Nothing is written, so any refusal here loses nothing.
 fn inspect_and_plan(
     session: &mut Session,
     local: &[LocalMigration],
@@ -94,22 +97,15 @@ fn inspect_and_plan(
     report: &mut Report<DeployBody>,
 ) -> Result<TableState> {
     let table = history::inspect(session)?;
-    let rows = load_rows_if_present(session, &table)?;
+    let mut rows = load_rows_if_present(session, &table)?;
+    let failed: Vec<&HistoryRow> = rows.iter().filter(|r| r.is_failed()).collect();
+    if !failed.is_empty() {
+        report.body.failed = diagnose::diagnose_all(session, &failed, local)?;
+        report.body.resolved = rows_to_resolve(&report.body.failed, args, ctx)?;
+        simulate_resolution(&mut rows, &report.body.resolved);
+    }
     let plan = plan::plan(local, &rows);
     report.migrations = MigrationReport::from_plan(&plan);
-    if !plan.failed_rows.is_empty() {
-        report.body.failed = plan
-            .failed_rows
-            .iter()
-            .map(|r| FailedRow::from(*r))
-            .collect();
-        let names = plan
-            .failed_rows
-            .iter()
-            .map(|r| r.migration_name.clone())
-            .collect();
-        return Err(Error::FailedMigrationsInDatabase { names });
-    }
     if let TableState::Missing { other_tables } = &table {
         if !other_tables.is_empty() {
             return Err(Error::SchemaNotEmpty {
@@ -124,6 +120,102 @@ fn inspect_and_plan(
     }
     report.body.plan = planned(&plan, args)?;
     Ok(table)
+}
+
+/// SPEC step 5: `never` stops (exit 10); `safe` resolves only when every failed row is `not_applied`,
+/// else stops touching nothing; `always` resolves everything, loudly.
+fn rows_to_resolve(
+    diagnoses: &[Diagnosis],
+    args: &DeployArgs,
+    ctx: &Context,
+) -> Result<Vec<ResolvedRow>> {
+    let names = diagnoses
+        .iter()
+        .map(|d| d.migration.clone())
+        .collect::<Vec<_>>();
+    let refuse = || {
+        Err(Error::FailedMigrationsInDatabase {
+            names: names.clone(),
+        })
+    };
+    match args.resolve_failed {
+        ResolveFailed::Never => return refuse(),
+        ResolveFailed::Safe => {
+            let unsafe_rows: Vec<_> = diagnoses
+                .iter()
+                .filter(|d| d.verdict != Verdict::NotApplied)
+                .collect();
+            if !unsafe_rows.is_empty() {
+                for d in unsafe_rows {
+                    ctx.out.warn(&format!(
+                        "--resolve-failed safe: `{}` is {}, not not_applied; nothing was resolved",
+                        d.migration,
+                        d.verdict.as_str()
+                    ));
+                }
+                return refuse();
+            }
+        }
+        ResolveFailed::Always => {
+            for d in diagnoses {
+                ctx.out.warn(&format!(
+                    "--resolve-failed always: resolving `{}` (id {}) although its verdict is {} — {}",
+                    d.migration,
+                    d.id,
+                    d.verdict.as_str().to_uppercase(),
+                    d.explanation
+                ));
+            }
+        }
+    }
+    Ok(diagnoses
+        .iter()
+        .map(|d| ResolvedRow {
+            migration: d.migration.clone(),
+            id: d.id.clone(),
+            verdict: d.verdict,
+            action: args.resolve_as,
+        })
+        .collect())
+}
+
+/// The rows as they will be once `resolved` is written, so the plan (and `--dry-run`) sees the
+/// resolved migrations as pending again.
+fn simulate_resolution(rows: &mut Vec<HistoryRow>, resolved: &[ResolvedRow]) {
+    rows.retain_mut(|row| match resolved.iter().find(|r| r.id == row.id) {
+        Some(r) if r.action == ResolveAs::Delete => false,
+        Some(_) => {
+            row.rolled_back_at = Some("resolving".into());
+            true
+        }
+        None => true,
+    });
+}
+
+/// Writes the resolutions chosen by [`rows_to_resolve`], each only if its row is still failed.
+fn write_resolutions(session: &mut Session, resolved: &[ResolvedRow], ctx: &Context) -> Result<()> {
+    for row in resolved {
+        let still_failed = match row.action {
+            ResolveAs::RolledBack => history::mark_rolled_back(session, &row.id)?,
+            ResolveAs::Delete => history::delete_failed(session, &row.id)?,
+        };
+        if !still_failed {
+            return Err(Error::ResolveConflict {
+                name: row.migration.clone(),
+                id: row.id.clone(),
+            });
+        }
+        ctx.out.progress(&format!(
+            "Resolved failed migration `{}` ({}): {}",
+            row.migration,
+            row.verdict.as_str(),
+            match row.action {
+                ResolveAs::RolledBack => "marked rolled back",
+                ResolveAs::Delete => "row deleted",
+            }
+        ));
+    }
+    Ok(())
 }
 
 fn load_rows_if_present(session: &mut Session, table: &TableState) -> Result<Vec<HistoryRow>> {
@@ -164,6 +256,7 @@ fn deploy_locked(
     report: &mut Report<DeployBody>,
 ) -> Result<()> {
     let table = inspect_and_plan(session, local, args, ctx, report)?;
+    write_resolutions(session, &report.body.resolved, ctx)?;
     if matches!(table, TableState::Missing { .. }) {
         connect::ensure_schema(session, spec)?;
         history::create_if_missing(session, &table)?;
@@ -190,7 +283,7 @@ fn deploy_locked(
         ));
         report.body.applied.push(applied);
     }
-    if !planned.is_empty() {
+    if !planned.is_empty() || !report.body.resolved.is_empty() {
         let rows = history::load_rows(session)?;
         report.migrations = MigrationReport::from_plan(&plan::plan(local, &rows));
     }

@@ -2,11 +2,12 @@
 
 use super::Context;
 use crate::cli::StatusArgs;
+use crate::diagnose;
 use crate::error::{exit, Result};
 use crate::history::{self, TableState};
-use crate::plan::{self, State};
-use crate::report::{plan_warnings, Counts, FailedRow, MigrationReport, Report, StatusBody};
 use crate::migrations;
+use crate::plan::{self, State};
+use crate::report::{plan_warnings, Counts, MigrationReport, Report, StatusBody};
 
 /// Runs `status` and returns its report (exit 0, 10, 12 or 13, or an error's code).
 pub fn run(ctx: &Context, args: &StatusArgs) -> Report<StatusBody> {
@@ -35,11 +36,7 @@ fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> 
         ctx.out.warn(&warning.message);
     }
     report.body.counts = Counts::of(&plan);
-    report.body.failed = plan
-        .failed_rows
-        .iter()
-        .map(|r| FailedRow::from(*r))
-        .collect();
+    report.body.failed = diagnose::diagnose_all(&mut session, &plan.failed_rows, &local)?;
     Ok(outcome(&plan, args.strict))
 }
 
