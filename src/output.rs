@@ -122,6 +122,13 @@ pub fn human_deploy(report: &Report<DeployBody>) -> Human {
 }
 
 fn render_plan(out: &mut String, report: &Report<DeployBody>) {
+    for r in &report.body.resolved {
+        let how = match r.action {
+            crate::cli::ResolveAs::RolledBack => "marking it rolled back",
+            crate::cli::ResolveAs::Delete => "deleting its row",
+        };
+        let _ = writeln!(out, "Dry run: would resolve failed migration `{}` ({}) by {how}", r.migration, r.verdict.as_str());
+    }
     let plan = &report.body.plan;
     if plan.is_empty() {
         out.push_str("Dry run: no pending migrations to apply.\n");
