@@ -127,7 +127,12 @@ fn render_plan(out: &mut String, report: &Report<DeployBody>) {
             crate::cli::ResolveAs::RolledBack => "marking it rolled back",
             crate::cli::ResolveAs::Delete => "deleting its row",
         };
-        let _ = writeln!(out, "Dry run: would resolve failed migration `{}` ({}) by {how}", r.migration, r.verdict.as_str());
+        let _ = writeln!(
+            out,
+            "Dry run: would resolve failed migration `{}` ({}) by {how}",
+            r.migration,
+            r.verdict.as_str()
+        );
     }
     let plan = &report.body.plan;
     if plan.is_empty() {

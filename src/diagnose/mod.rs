@@ -376,6 +376,18 @@ fn next_steps(name: &str, verdict: Verdict, effects: &[Effect]) -> Vec<NextStep>
         }
         Verdict::FullyApplied => steps.extend(applied),
         Verdict::PartiallyApplied | Verdict::Unknown => {
+            steps.extend(effects.iter().filter_map(|e| {
+                revert_sql(e).map(|sql| {
+                    step(
+                        "sql",
+                        sql,
+                        &format!(
+                            "reverts statement {} (line {}) — review before running",
+                            e.index, e.line
+                        ),
+                    )
+                })
+            }));
             steps.extend(rolled_back.into_iter().map(|mut s| {
                 s.why = format!("after reverting what it applied by hand: {}", s.why);
                 s
@@ -390,6 +402,20 @@ fn next_steps(name: &str, verdict: Verdict, effects: &[Effect]) -> Vec<NextStep>
         }
     }
     steps
+}
+
+/// The SQL that undoes a present effect, for the kinds where the object alone says what to drop.
+fn revert_sql(effect: &Effect) -> Option<String> {
+    if effect.present != Some(true) || effect.note.is_some() {
+        return None;
+    }
+    let object = effect.object.as_deref()?;
+    match effect.kind {
+        "create_table" => Some(format!("DROP TABLE {object};")),
+        "create_index" | "create_unique_index" => Some(format!("DROP INDEX {object};")),
+        "create_enum" => Some(format!("DROP TYPE {object};")),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
