@@ -264,7 +264,7 @@ const MARKER_PREFIX: &str = "prisma-release statement ";
 impl Batch {
     fn build(row: &NewRow, script: &str, statements: &[sql::Statement], limits: Limits) -> Batch {
         let mut text = String::with_capacity(script.len() + 256 + statements.len() * 80);
-        text.push_str("BEGIN;\nSET LOCAL client_min_messages = notice;\n");
+        text.push_str("BEGIN;\n");
         if let Some(t) = limits.lock_timeout {
             text.push_str(&format!(
                 "SET LOCAL lock_timeout = '{}ms';\n",
@@ -341,9 +341,15 @@ impl Batch {
     }
 }
 
+/// A statement that sends notice `MARKER_PREFIX<index>` even when the script lowered
+/// `client_min_messages` (pg_dump output does): it raises the level just for the notice, then restores
+/// the script's value for the rest of the transaction.
 fn marker_sql(index: usize) -> String {
     format!(
-        "DO $prisma_release$BEGIN RAISE NOTICE '{MARKER_PREFIX}{index}'; END$prisma_release$;\n"
+        "DO $prisma_release$DECLARE level text := current_setting('client_min_messages'); BEGIN \
+         PERFORM set_config('client_min_messages', 'notice', true); \
+         RAISE NOTICE '{MARKER_PREFIX}{index}'; \
+         PERFORM set_config('client_min_messages', level, true); END$prisma_release$;\n"
     )
 }
 
@@ -415,6 +421,9 @@ pub fn apply_statement_by_statement(
     let statements = sql::statements(script);
     let started = Instant::now();
     let fail = |session: &mut Session, failure: MigrationFailure| {
+        // A failure inside the script's own BEGIN … COMMIT leaves the session in an aborted
+        // transaction; end it so the logs can be written (outside a transaction this only warns).
+        let _ = session.client.batch_execute("ROLLBACK");
         let _ = session
             .client
             .batch_execute(&row.record_logs(&failure.logs()));
@@ -423,16 +432,18 @@ pub fn apply_statement_by_statement(
     if let Err(e) = session.client.batch_execute(&row.insert_started()) {
         return Err(Box::new(driver_failure(&e, name, statements.len())));
     }
+    let mut committed = CommitCounter::default();
     for (i, statement) in statements.iter().enumerate() {
         if let Err(e) = session.client.batch_execute(statement.text(script)) {
             let mut failure = driver_failure(&e, name, statements.len());
-            failure.statements_committed = i;
+            failure.statements_committed = committed.committed;
             failure.statement = Some(failing_statement(script, statement, i));
             if let Some(ErrorPosition::Original(p)) = e.as_db_error().and_then(DbError::position) {
                 failure.position = Some(*p as usize);
             }
             return Err(fail(session, failure));
         }
+        committed.succeeded(statement.text(script));
     }
     if let Err(e) = session.client.batch_execute(&row.mark_finished()) {
         let mut failure = driver_failure(&e, name, statements.len());
@@ -447,6 +458,41 @@ pub fn apply_statement_by_statement(
         duration_ms: started.elapsed().as_millis() as u64,
         retries: 0,
     })
+}
+
+/// Counts the statements that are really committed when a script runs statement by statement: a
+/// statement inside the script's own `BEGIN … COMMIT` counts only once that `COMMIT` succeeds.
+#[derive(Debug, Default)]
+struct CommitCounter {
+    committed: usize,
+    in_block: usize,
+    open: bool,
+}
+
+impl CommitCounter {
+    fn succeeded(&mut self, text: &str) {
+        let words = sql::leading_words(text, 2);
+        let first = words.first().map(String::as_str).unwrap_or("");
+        let second = words.get(1).map(String::as_str).unwrap_or("");
+        match (first, second) {
+            ("BEGIN", w) if w != "ATOMIC" => self.open = true,
+            ("START", "TRANSACTION") => self.open = true,
+            ("COMMIT" | "END", _) if self.open => {
+                self.committed += self.in_block + 1;
+                (self.in_block, self.open) = (0, false);
+                return;
+            }
+            ("ROLLBACK" | "ABORT", _) if self.open => {
+                (self.in_block, self.open) = (0, false);
+            }
+            _ => {}
+        }
+        if self.open {
+            self.in_block += 1;
+        } else {
+            self.committed += 1;
+        }
+    }
 }
 
 fn driver_failure(error: &postgres::Error, name: &str, total: usize) -> MigrationFailure {
@@ -529,6 +575,25 @@ mod tests {
             "BEGIN is not a script statement"
         );
         assert!(batch.text.ends_with("COMMIT;\n"));
+    }
+
+    #[test]
+    fn statements_inside_the_scripts_own_transaction_count_only_after_commit() {
+        let mut counter = CommitCounter::default();
+        for statement in [
+            "CREATE TABLE a (id int)",
+            "BEGIN",
+            "CREATE TABLE b (id int)",
+        ] {
+            counter.succeeded(statement);
+        }
+        assert_eq!(counter.committed, 1, "the open block is not committed yet");
+        counter.succeeded("COMMIT");
+        assert_eq!(counter.committed, 4);
+        for statement in ["START TRANSACTION", "SELECT 1", "ROLLBACK", "SELECT 2"] {
+            counter.succeeded(statement);
+        }
+        assert_eq!(counter.committed, 6, "rolled back statements never count");
     }
 
     #[test]

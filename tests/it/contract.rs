@@ -68,12 +68,78 @@ pub struct Error {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct LoggedError {
+    pub sqlstate: Option<String>,
+    pub condition: Option<String>,
+    pub message: Option<String>,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    pub position: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalFile {
+    pub present: bool,
+    pub checksum: Option<String>,
+    pub changed_since_failure: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosedStatement {
+    pub index: usize,
+    pub line: usize,
+    pub text: String,
+    pub located_by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Effect {
+    pub index: usize,
+    pub line: usize,
+    pub kind: String,
+    pub object: Option<String>,
+    pub present: Option<bool>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextStep {
+    pub tool: String,
+    pub command: String,
+    pub why: String,
+}
+
+/// The diagnosis of one failed row (`failed[]` of deploy, status and diagnose).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailedRow {
     pub migration: String,
     pub id: String,
     pub started_at: String,
     pub checksum: String,
     pub logs: Option<String>,
+    pub log_format: String,
+    pub error: LoggedError,
+    pub local_file: LocalFile,
+    pub statements: usize,
+    pub failing_statement: Option<DiagnosedStatement>,
+    pub effects: Vec<Effect>,
+    pub verdict: String,
+    pub explanation: String,
+    pub next_steps: Vec<NextStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvedRow {
+    pub migration: String,
+    pub id: String,
+    pub verdict: String,
+    pub action: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,7 +177,7 @@ pub struct DeployReport {
     pub error: Option<Error>,
     pub dry_run: bool,
     pub applied: Vec<Applied>,
-    pub resolved: Vec<FailedRow>,
+    pub resolved: Vec<ResolvedRow>,
     pub failed: Vec<FailedRow>,
     pub plan: Vec<Planned>,
 }
@@ -141,6 +207,49 @@ pub struct StatusReport {
     pub has_migrations_table: bool,
     pub counts: Counts,
     pub failed: Vec<FailedRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseReport {
+    pub schema_version: u32,
+    pub command: String,
+    pub ok: bool,
+    pub exit_code: u8,
+    pub database: Option<Database>,
+    pub migrations_dir: String,
+    pub migrations: Vec<Migration>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<Error>,
+    pub failed: Vec<FailedRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveReport {
+    pub schema_version: u32,
+    pub command: String,
+    pub ok: bool,
+    pub exit_code: u8,
+    pub database: Option<Database>,
+    pub migrations_dir: String,
+    pub migrations: Vec<Migration>,
+    pub warnings: Vec<Warning>,
+    pub error: Option<Error>,
+    pub action: Option<String>,
+    pub migration: Option<String>,
+    pub rows: Vec<String>,
+}
+
+/// Parses stdout as exactly one diagnose report.
+pub fn diagnose(stdout: &str) -> DiagnoseReport {
+    serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("not a diagnose report ({e}):\n{stdout}"))
+}
+
+/// Parses stdout as exactly one resolve report.
+pub fn resolve(stdout: &str) -> ResolveReport {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not a resolve report ({e}):\n{stdout}"))
 }
 
 /// Parses stdout as exactly one deploy report.

@@ -1,3 +1,11 @@
 mod support;
 
 mod harness;
+
+// The contract structs pin every JSON field (deny_unknown_fields), read or not.
+#[allow(dead_code)]
+mod contract;
+
+mod concurrency;
+mod deploy;
+mod status;
