@@ -401,6 +401,12 @@ pub fn human_status(report: &Report<StatusBody>) -> Human {
             "Following migration(s) have not yet been applied:\n{}\n\nTo apply migrations in production run prisma-release deploy.",
             pending.join("\n")
         );
+    } else if report.exit_code == crate::error::exit::DRIFT {
+        let _ = writeln!(
+            out.stderr,
+            "Drift (--strict): these applied migrations were modified after they were applied:\n{}",
+            names(State::Modified).join("\n")
+        );
     } else {
         s.push_str("Database schema is up to date!\n");
     }
