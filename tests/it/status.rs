@@ -362,6 +362,10 @@ fn status_exit_0_with_a_modified_migration_and_13_with_strict() {
     let strict = status(&db, &m, &["--strict"]);
     assert_eq!(strict.code, 13, "{strict}");
     assert!(strict.stderr.contains("modified"), "{strict}");
+    assert!(
+        strict.stderr.contains("Drift (--strict)") && !strict.stdout.contains("up to date"),
+        "exit 13 must not claim the schema is up to date\n{strict}"
+    );
 
     let (run, report) = status_json(&db, &m, &["--strict"]);
     assert_eq!(run.code, 13, "{run}");
