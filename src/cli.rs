@@ -143,16 +143,17 @@ pub enum ResolveAs {
 pub struct DiagnoseArgs {}
 
 #[derive(Debug, Args, Clone)]
-#[group(id = "action", required = true, multiple = false)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("action").required(true).multiple(false).args(["rolled_back", "applied", "delete"])))]
 pub struct ResolveArgs {
     /// Mark the failed rows of NAME rolled back (Prisma's `migrate resolve --rolled-back`).
-    #[arg(long, value_name = "NAME", group = "action")]
+    #[arg(long, value_name = "NAME")]
     pub rolled_back: Option<String>,
     /// Record NAME as applied (Prisma's `migrate resolve --applied`).
-    #[arg(long, value_name = "NAME", group = "action")]
+    #[arg(long, value_name = "NAME")]
     pub applied: Option<String>,
     /// Delete the failed rows of NAME.
-    #[arg(long, value_name = "NAME", group = "action")]
+    #[arg(long, value_name = "NAME")]
     pub delete: Option<String>,
     /// Do not ask for confirmation (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]

@@ -267,12 +267,20 @@ fn probe_effects(
 }
 
 /// The verdict from the probed effects (pure):
+/// - a present effect with a note (an INVALID index) → `partially_applied`;
 /// - some present and some absent → `partially_applied` (certain, whatever the unknowns);
 /// - all known present → `fully_applied` if nothing is unknown, else `unknown`;
 /// - none present → `not_applied` if no unknown statement comes before the first absent one
 ///   (statements run in order, so nothing after an absent effect ran), else `unknown`;
 /// - nothing known (no file, or only unrecognised statements) → `unknown`.
 pub fn verdict(effects: &[Effect]) -> Verdict {
+    // A present-but-broken effect (an INVALID index) blocks both a retry and "applied".
+    if effects
+        .iter()
+        .any(|e| e.present == Some(true) && e.note.is_some())
+    {
+        return Verdict::PartiallyApplied;
+    }
     let present = effects.iter().filter(|e| e.present == Some(true)).count();
     let first_absent = effects.iter().position(|e| e.present == Some(false));
     let first_unknown = effects.iter().position(|e| e.present.is_none());
@@ -376,7 +384,8 @@ fn next_steps(name: &str, verdict: Verdict, effects: &[Effect]) -> Vec<NextStep>
         }
         Verdict::FullyApplied => steps.extend(applied),
         Verdict::PartiallyApplied | Verdict::Unknown => {
-            steps.extend(effects.iter().filter_map(|e| {
+            // Newest first: dropping a table first would already have dropped its indexes.
+            steps.extend(effects.iter().rev().filter_map(|e| {
                 revert_sql(e).map(|sql| {
                     step(
                         "sql",
@@ -463,6 +472,13 @@ mod tests {
         assert_eq!(verdict(&effects(&[Some(true), None])), Unknown);
         assert_eq!(verdict(&effects(&[None])), Unknown);
         assert_eq!(verdict(&[]), Unknown, "no file, no evidence");
+        let mut broken = effects(&[Some(true)]);
+        broken[0].note = Some("INVALID index".into());
+        assert_eq!(
+            verdict(&broken),
+            PartiallyApplied,
+            "an invalid index is neither applied nor absent"
+        );
     }
 
     #[test]

@@ -441,6 +441,15 @@ fn classify_alter_table(c: &mut Cursor) -> Option<Classified> {
         kinds.push(kind);
         checks.push(check);
     }
+    let object = match checks.as_slice() {
+        [Some(Check::Constraint { name, .. })] => {
+            format!("{} on {}", quote_ident(name), table.quoted())
+        }
+        [Some(Check::Column { column, .. })] => {
+            format!("{}.{}", table.quoted(), quote_ident(column))
+        }
+        _ => table.quoted(),
+    };
     let kind = match kinds.as_slice() {
         [single] => *single,
         [first, rest @ ..] if rest.iter().all(|k| k == first) => *first,
@@ -453,7 +462,7 @@ fn classify_alter_table(c: &mut Cursor) -> Option<Classified> {
     };
     Some(Classified {
         kind,
-        object: Some(table.quoted()),
+        object: Some(object),
         check,
     })
 }
@@ -774,6 +783,14 @@ mod tests {
                 exists: false
             })
         );
+    }
+
+    #[test]
+    fn alter_table_objects_name_the_constraint_or_column() {
+        let c = classify("ALTER TABLE \"Post\" ADD CONSTRAINT \"Post_fkey\" FOREIGN KEY (\"a\") REFERENCES \"U\"(\"id\");").unwrap();
+        assert_eq!(c.object.as_deref(), Some("\"Post_fkey\" on \"Post\""));
+        let c = classify("ALTER TABLE \"Post\" ADD COLUMN \"views\" INTEGER;").unwrap();
+        assert_eq!(c.object.as_deref(), Some("\"Post\".\"views\""));
     }
 
     #[test]

@@ -8,4 +8,6 @@ mod contract;
 
 mod concurrency;
 mod deploy;
+mod diagnose;
+mod resolve;
 mod status;
