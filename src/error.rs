@@ -193,7 +193,7 @@ impl Error {
             Error::ProviderMismatch { .. } => "this tool only migrates PostgreSQL; check migration_lock.toml".into(),
             Error::SchemaNotEmpty { .. } => "baseline the existing database first: npx prisma migrate resolve --applied <first migration> (https://pris.ly/d/migrate-baseline)".into(),
             Error::HistoryTableIncompatible { .. } => "the table was created by something else; fix or rename it — nothing was written".into(),
-            Error::Connect { .. } => "check that the database is reachable and the URL's credentials are right".into(),
+            Error::Connect { cause, .. } => connect_hint(cause).into(),
             Error::ReadOnly { .. } => "point DATABASE_URL at the primary (not a follower), or wait for maintenance to end".into(),
             Error::ConnectionLost { .. } => "run the command again; transactional migrations that did not commit left nothing behind".into(),
             Error::LockTimeout { .. } => "another deploy is running; wait for it, or raise --lock-timeout".into(),
@@ -213,6 +213,21 @@ impl Error {
             Error::ConfirmationDeclined { .. } => "type the migration name exactly to confirm".into(),
             Error::Query { .. } => "this is a bug in prisma-release; please report it with the output of -v".into(),
         }
+    }
+}
+
+/// The next step for a connection failure, chosen by what failed.
+fn connect_hint(cause: &str) -> &'static str {
+    if cause.contains("sslmode=disable") {
+        "the server requires TLS: remove sslmode=disable from the URL (and PGSSLMODE=disable from the environment)"
+    } else if cause.contains("certificate") {
+        "give the server's CA with sslrootcert=FILE, or use sslmode=require to encrypt without verifying (as Heroku Postgres needs)"
+    } else if cause.contains("authentication failed") || cause.contains("28P01") {
+        "check the user and password in the URL (on Heroku: heroku pg:credentials:url)"
+    } else if cause.contains("timed out") || cause.contains("timeout") {
+        "the server did not answer in time: check host and port, or raise connect_timeout / --connect-timeout"
+    } else {
+        "check that the database is reachable at that host and port and that the URL is right"
     }
 }
 

@@ -54,6 +54,9 @@ impl Context {
         for warning in &spec.warnings {
             self.out.warn(warning);
         }
+        for note in &spec.notes {
+            self.out.detail(note);
+        }
         Ok(spec)
     }
 

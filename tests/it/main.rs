@@ -7,6 +7,7 @@ mod harness;
 mod contract;
 
 mod concurrency;
+mod connection;
 mod deploy;
 mod diagnose;
 mod resolve;

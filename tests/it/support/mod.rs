@@ -18,6 +18,7 @@ mod cli;
 mod db;
 mod migrations;
 mod server;
+pub mod tls;
 
 pub use cli::{
     bin, command, exit_code, finish, run, run_command, run_raw, run_with_env, spawn,
@@ -27,5 +28,5 @@ pub use db::{describe, fresh_db, quote_ident, TestDb};
 pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML};
 pub use server::{
     admin_client, server_admin_url, server_description, server_is_managed, server_port,
-    TEST_DATABASE_URL,
+    server_socket_dir, TEST_DATABASE_URL,
 };

@@ -84,6 +84,14 @@ pub fn server_port() -> u16 {
     server().port
 }
 
+/// The Unix socket directory of the harness cluster; `None` under `TEST_DATABASE_URL`.
+pub fn server_socket_dir() -> Option<PathBuf> {
+    match &server().kind {
+        Kind::Managed { dir } => Some(dir.clone()),
+        Kind::External { .. } => None,
+    }
+}
+
 /// True when the harness started its own cluster, false under `TEST_DATABASE_URL`.
 pub fn server_is_managed() -> bool {
     server().is_managed()
@@ -160,7 +168,7 @@ fn server_host(server: &Server) -> String {
     }
 }
 
-fn no_binaries_message() -> String {
+pub(super) fn no_binaries_message() -> String {
     format!(
         "the integration tests need a PostgreSQL server, and none was found.\n\
          No server binaries (initdb and postgres) on PATH, under /usr/lib/postgresql/*/bin or in \
@@ -234,7 +242,7 @@ fn running_as_root() -> bool {
 }
 
 /// The prefix that runs a program as `postgres` (empty when not root).
-fn as_postgres_prefix() -> Result<Vec<OsString>, String> {
+pub(super) fn as_postgres_prefix() -> Result<Vec<OsString>, String> {
     if !running_as_root() {
         return Ok(Vec::new());
     }
@@ -287,7 +295,7 @@ fn fatal(message: impl Into<String>) -> StartError {
 }
 
 /// Creates a fresh directory under `/tmp` (not `$TMPDIR`: it must be traversable by `postgres`).
-fn make_cluster_dir() -> Result<PathBuf, String> {
+pub(super) fn make_cluster_dir() -> Result<PathBuf, String> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -307,7 +315,7 @@ fn make_cluster_dir() -> Result<PathBuf, String> {
     Err("cannot create a fresh directory under /tmp for the test cluster".to_string())
 }
 
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     let listener =
         TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
     listener
@@ -316,7 +324,7 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-fn tail(path: &Path, lines: usize) -> String {
+pub(super) fn tail(path: &Path, lines: usize) -> String {
     match fs::read_to_string(path) {
         Ok(text) => {
             let all: Vec<&str> = text.lines().collect();
@@ -409,7 +417,7 @@ fn start_cluster_in(bindir: &Path, prefix: &[OsString], dir: &Path) -> Result<Se
     })
 }
 
-fn chown_to_postgres(dir: &Path) -> Result<(), String> {
+pub(super) fn chown_to_postgres(dir: &Path) -> Result<(), String> {
     let status = Command::new("chown")
         .args(["postgres:", "--"])
         .arg(dir)
@@ -436,7 +444,7 @@ fn as_postgres(prefix: &[OsString], program: &Path, dir: &Path) -> Command {
     cmd
 }
 
-fn run_initdb(bindir: &Path, prefix: &[OsString], dir: &Path) -> Result<(), String> {
+pub(super) fn run_initdb(bindir: &Path, prefix: &[OsString], dir: &Path) -> Result<(), String> {
     let initdb = bindir.join("initdb");
     let output = as_postgres(prefix, &initdb, dir)
         .arg("-D")
@@ -458,7 +466,12 @@ fn run_initdb(bindir: &Path, prefix: &[OsString], dir: &Path) -> Result<(), Stri
 }
 
 /// The postmaster's command line (with the `postgres`-user prefix), durability switched off.
-fn server_command(bindir: &Path, prefix: &[OsString], dir: &Path, port: u16) -> Vec<OsString> {
+pub(super) fn server_command(
+    bindir: &Path,
+    prefix: &[OsString],
+    dir: &Path,
+    port: u16,
+) -> Vec<OsString> {
     let mut cmd: Vec<OsString> = prefix.to_vec();
     cmd.push(bindir.join("postgres").into());
     cmd.push("-D".into());
@@ -482,6 +495,17 @@ fn server_command(bindir: &Path, prefix: &[OsString], dir: &Path, port: u16) -> 
 /// Starts the [`WATCHDOG`] shell, which starts the server, in a process group of its own: a
 /// Ctrl-C of `cargo test` must not kill it before it has cleaned up.
 fn spawn_watchdog(server_cmd: &[OsString], dir: &Path) -> Result<(), String> {
+    let child = start_watchdog(server_cmd, dir)?;
+    WATCHDOGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(child);
+    Ok(())
+}
+
+/// Starts the [`WATCHDOG`] shell for the cluster in `dir` and returns it (for a second cluster,
+/// e.g. the TLS one, which keeps its watchdog to itself).
+pub(super) fn start_watchdog(server_cmd: &[OsString], dir: &Path) -> Result<Child, String> {
     let log_path = dir.join("watchdog.log");
     let log = fs::File::create(&log_path)
         .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
@@ -500,11 +524,7 @@ fn spawn_watchdog(server_cmd: &[OsString], dir: &Path) -> Result<(), String> {
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start the watchdog shell: {e}"))?;
-    WATCHDOGS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(child);
-    Ok(())
+    Ok(child)
 }
 
 /// Polls until the server answers `SELECT 1`, it exits, its watchdog exits, or the timeout.

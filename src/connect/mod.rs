@@ -1,0 +1,234 @@
+//! Connecting: `DATABASE_URL` → a validated [`ConnectSpec`] (once, before any I/O) → a [`Session`].
+//!
+//! This is the only module that knows URL syntax, TLS and how a connection is opened:
+//! - [`spec`]: the URL with Prisma's parameter semantics (plus libpq's `verify-ca`/`verify-full`,
+//!   `sslrootcert` and `PGSSLMODE`), validated into a [`ConnectSpec`];
+//! - `tls`: the TLS connector a spec asks for, and what a TLS failure means in words;
+//! - `open`: one connection attempt with a deadline, transient failures retried with backoff.
+//!
+//! What leaves this module for display is a [`Target`] (host, port, database, schema) and prose
+//! built from it — never the user's password or the URL's userinfo.
+
+mod open;
+mod spec;
+mod tls;
+
+pub use spec::ConnectSpec;
+
+use crate::error::{Error, Result};
+use postgres::error::DbError;
+use postgres::{Client, SimpleQueryMessage};
+use serde::Serialize;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// Where we connect, safe to print: no user, no password.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Target {
+    /// A host name, an IP address, or the directory of a Unix socket.
+    pub host: String,
+    pub port: u16,
+    #[serde(rename = "name")]
+    pub database: String,
+    /// The schema migrations go to: the URL's `schema=` (or `--schema`), else `public` as in Prisma.
+    pub schema: String,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "database `{}` at {}:{}",
+            self.database, self.host, self.port
+        )
+    }
+}
+
+/// Messages the server sent with NOTICE severity during the session, in order. The executor reads
+/// them to learn which statement of a one-round-trip batch was running when an error came.
+pub type NoticeLog = Arc<Mutex<Vec<DbError>>>;
+
+/// One open connection, with what we learnt about the server when it opened.
+pub struct Session {
+    pub client: Client,
+    pub target: Target,
+    pub notices: NoticeLog,
+    pub server_version_num: i32,
+    /// `Some(reason)` when the server does not accept writes.
+    pub read_only: Option<String>,
+    /// Whether the session is encrypted and verified, in words (shown with `-v`).
+    pub security: String,
+}
+
+impl Session {
+    /// Drains the notices received so far.
+    pub fn take_notices(&self) -> Vec<DbError> {
+        self.notices
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+
+    /// Maps a driver error on this session to our error: a closed connection is "lost", anything else
+    /// unexpected is a query error naming what we were doing.
+    pub fn query_error(&self, context: &str, error: postgres::Error) -> Error {
+        if error.is_closed() || error.as_db_error().is_none() && open::is_io(&error) {
+            Error::ConnectionLost {
+                target: self.target.to_string(),
+                context: context.to_string(),
+                cause: describe(&error),
+            }
+        } else {
+            Error::Query {
+                context: context.to_string(),
+                cause: describe(&error),
+            }
+        }
+    }
+}
+
+/// Opens a session: connects (retrying transient failures with backoff inside a total budget), then
+/// in one round trip sets `search_path` when the URL names a schema and reads the server facts the
+/// commands need (version, standby, read-only).
+pub fn connect(spec: &ConnectSpec) -> Result<Session> {
+    open_session(spec, open::Retries::WithBackoff)
+}
+
+/// Like [`connect`], with a single attempt: for callers that run their own retry loop against a
+/// deadline (the boot guard).
+pub fn connect_once(spec: &ConnectSpec) -> Result<Session> {
+    open_session(spec, open::Retries::None)
+}
+
+fn open_session(spec: &ConnectSpec, retries: open::Retries) -> Result<Session> {
+    let notices: NoticeLog = Arc::default();
+    let mut config = spec.config.clone();
+    let sink = Arc::clone(&notices);
+    config.notice_callback(move |notice| {
+        if let Ok(mut log) = sink.lock() {
+            log.push(notice);
+        }
+    });
+    let opened = open::open(spec, &config, retries)?;
+    let mut session = Session {
+        client: opened.client,
+        target: spec.target.clone(),
+        notices,
+        server_version_num: 0,
+        read_only: None,
+        security: spec.tls.describe_session(opened.encrypted),
+    };
+    initialize(&mut session, spec.explicit_schema.as_deref())?;
+    Ok(session)
+}
+
+/// `SET search_path` (only when a schema was named, as Prisma) and the server facts, in one simple
+/// query: one round trip.
+fn initialize(session: &mut Session, schema: Option<&str>) -> Result<()> {
+    let mut sql = String::new();
+    if let Some(schema) = schema {
+        sql.push_str(&format!("SET search_path = {};\n", quote_ident(schema)));
+    }
+    sql.push_str(
+        "SELECT current_setting('server_version_num'), pg_is_in_recovery()::text, \
+         current_setting('transaction_read_only')",
+    );
+    let messages = session
+        .client
+        .simple_query(&sql)
+        .map_err(|e| session.query_error("setting up the session", e))?;
+    let row = messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .ok_or_else(|| Error::Query {
+            context: "reading server facts".into(),
+            cause: "the server returned no row".into(),
+        })?;
+    let version = row.get(0).unwrap_or_default();
+    session.server_version_num = version.parse().map_err(|_| Error::Query {
+        context: "reading server facts".into(),
+        cause: format!("server_version_num is `{version}`, not a number"),
+    })?;
+    let in_recovery = row.get(1) == Some("true");
+    let read_only = row.get(2) == Some("on");
+    session.read_only = if in_recovery {
+        Some("the server is a standby in recovery (pg_is_in_recovery() is true)".into())
+    } else if read_only {
+        Some("default_transaction_read_only is on for this session".into())
+    } else {
+        None
+    };
+    Ok(())
+}
+
+/// Creates the URL's schema when it is missing, as Prisma does before migrating. Writing commands only.
+pub fn ensure_schema(session: &mut Session, spec: &ConnectSpec) -> Result<()> {
+    let Some(schema) = &spec.explicit_schema else {
+        return Ok(());
+    };
+    let sql = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema));
+    session
+        .client
+        .batch_execute(&sql)
+        .map_err(|e| session.query_error("creating the schema", e))
+}
+
+/// Quotes an identifier for PostgreSQL (`"` doubled), so any schema name is safe in SQL text.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal in a form that is correct whatever `standard_conforming_strings` says.
+pub fn quote_literal(value: &str) -> String {
+    if value.contains('\\') {
+        format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+}
+
+/// A one-line description of a driver error: the server's message when there is one, else the
+/// driver's error chain. Neither contains connection credentials.
+pub fn describe(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(quote_ident("tenant_a"), "\"tenant_a\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+    }
+
+    #[test]
+    fn target_display_has_no_user() {
+        let target = Target {
+            host: "db.example.com".into(),
+            port: 5432,
+            database: "shop".into(),
+            schema: "public".into(),
+        };
+        assert_eq!(target.to_string(), "database `shop` at db.example.com:5432");
+    }
+}
