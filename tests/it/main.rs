@@ -6,9 +6,11 @@ mod harness;
 #[allow(dead_code)]
 mod contract;
 
+mod buildpack;
 mod concurrency;
 mod connection;
 mod deploy;
 mod diagnose;
+mod guard;
 mod resolve;
 mod status;
