@@ -207,12 +207,7 @@ pub fn apply_transactional(
     script: &str,
     limits: Limits,
 ) -> Result<Applied, AttemptError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let row = NewRow {
-        id: &id,
-        checksum,
-        migration_name: name,
-    };
+    let row = NewRow::new(checksum, name);
     let statements = sql::statements(script);
     let batch = Batch::build(&row, script, &statements, limits);
     session.take_notices();
@@ -220,7 +215,7 @@ pub fn apply_transactional(
     match session.client.batch_execute(&batch.text) {
         Ok(()) => Ok(Applied {
             name: name.to_string(),
-            id,
+            id: row.id.clone(),
             execution: Execution::Transaction,
             statements: statements.len(),
             duration_ms: started.elapsed().as_millis() as u64,
@@ -243,7 +238,7 @@ pub fn apply_transactional(
                 AttemptError::Transient {
                     failure,
                     connection_lost: lost,
-                    id,
+                    id: row.id.clone(),
                 }
             } else {
                 AttemptError::Failed(failure)
@@ -419,12 +414,7 @@ pub fn apply_statement_by_statement(
     checksum: &str,
     script: &str,
 ) -> Result<Applied, Box<MigrationFailure>> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let row = NewRow {
-        id: &id,
-        checksum,
-        migration_name: name,
-    };
+    let row = NewRow::new(checksum, name);
     let statements = sql::statements(script);
     let started = Instant::now();
     let fail = |session: &mut Session, failure: MigrationFailure| {
@@ -459,7 +449,7 @@ pub fn apply_statement_by_statement(
     }
     Ok(Applied {
         name: name.to_string(),
-        id,
+        id: row.id.clone(),
         execution: Execution::StatementByStatement,
         statements: statements.len(),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -566,7 +556,7 @@ mod tests {
     #[test]
     fn batch_maps_positions_to_statements() {
         let row = NewRow {
-            id: "00000000-0000-4000-8000-000000000000",
+            id: "00000000-0000-4000-8000-000000000000".into(),
             checksum: "c",
             migration_name: "m",
         };

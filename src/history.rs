@@ -199,18 +199,27 @@ pub fn load_rows(session: &mut Session) -> Result<Vec<HistoryRow>> {
 /// Timestamps come from the server's `clock_timestamp()`, so `finished_at` ≥ `started_at` always holds
 /// and every row of one deploy shares one clock.
 pub struct NewRow<'a> {
-    pub id: &'a str,
+    pub id: String,
     pub checksum: &'a str,
     pub migration_name: &'a str,
 }
 
-impl NewRow<'_> {
+impl<'a> NewRow<'a> {
+    /// A row with a fresh id: a lowercase, hyphenated UUID v4, as Prisma writes it.
+    pub fn new(checksum: &'a str, migration_name: &'a str) -> NewRow<'a> {
+        NewRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            checksum,
+            migration_name,
+        }
+    }
+
     /// The "started" insert (Prisma's `record_migration_started`).
     pub fn insert_started(&self) -> String {
         format!(
             "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"started_at\", \"migration_name\") \
              VALUES ({}, {}, clock_timestamp(), {})",
-            quote_literal(self.id),
+            quote_literal(&self.id),
             quote_literal(self.checksum),
             quote_literal(self.migration_name)
         )
@@ -221,7 +230,7 @@ impl NewRow<'_> {
         format!(
             "UPDATE \"_prisma_migrations\" SET \"finished_at\" = clock_timestamp(), \
              \"applied_steps_count\" = 1 WHERE \"id\" = {}",
-            quote_literal(self.id)
+            quote_literal(&self.id)
         )
     }
 
@@ -230,7 +239,7 @@ impl NewRow<'_> {
         format!(
             "UPDATE \"_prisma_migrations\" SET \"logs\" = {} WHERE \"id\" = {}",
             quote_literal(logs),
-            quote_literal(self.id)
+            quote_literal(&self.id)
         )
     }
 }
@@ -344,7 +353,7 @@ mod tests {
     #[test]
     fn row_literals_are_quoted() {
         let row = NewRow {
-            id: "x",
+            id: "x".into(),
             checksum: "c",
             migration_name: "it's",
         };

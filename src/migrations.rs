@@ -72,6 +72,16 @@ impl LocalMigration {
         })
     }
 
+    /// A migration whose script is `sql`, for unit tests of code that plans over migrations.
+    #[cfg(test)]
+    pub(crate) fn from_sql(name: &str, sql: &str) -> LocalMigration {
+        LocalMigration {
+            name: name.into(),
+            dir: name.into(),
+            script: Ok(Script::new(sql.as_bytes().to_vec())),
+        }
+    }
+
     /// The local checksum, when the script could be read.
     pub fn checksum(&self) -> Option<&str> {
         self.script.as_ref().ok().map(|s| s.checksum.as_str())

@@ -158,21 +158,10 @@ fn mark_out_of_order(entries: &mut [Entry<'_>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrations::{checksum, LocalMigration, Script, ScriptProblem};
+    use crate::migrations::{checksum, LocalMigration, ScriptProblem};
 
     fn local(name: &str, sql: &str) -> LocalMigration {
-        LocalMigration {
-            name: name.into(),
-            dir: name.into(),
-            script: Ok(script(sql)),
-        }
-    }
-
-    fn script(sql: &str) -> Script {
-        Script {
-            bytes: sql.as_bytes().to_vec(),
-            checksum: checksum(sql.as_bytes()),
-        }
+        LocalMigration::from_sql(name, sql)
     }
 
     fn row(name: &str, sql: &str, finished: bool, rolled_back: bool, started: &str) -> HistoryRow {

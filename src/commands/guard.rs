@@ -675,17 +675,10 @@ fn exec_failed(program: &OsString, error: &std::io::Error, out: Out) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrations::{checksum, Script};
+    use crate::migrations::checksum;
 
     fn local(name: &str, sql: &str) -> LocalMigration {
-        LocalMigration {
-            name: name.into(),
-            dir: name.into(),
-            script: Ok(Script {
-                bytes: sql.as_bytes().to_vec(),
-                checksum: checksum(sql.as_bytes()),
-            }),
-        }
+        LocalMigration::from_sql(name, sql)
     }
 
     fn row(name: &str, sql: &str, finished: bool) -> HistoryRow {
