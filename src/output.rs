@@ -244,7 +244,10 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
                 let _ = writeln!(out, "                {line}");
             }
         }
-        None => out.push_str("  failed at:   unknown statement\n"),
+        None if d.local_file.changed_since_failure == Some(true) => out.push_str(
+            "  failed at:   not located (the file changed since the failure and the error names nothing in it)\n",
+        ),
+        None => out.push_str("  failed at:   not located\n"),
     }
     if !d.effects.is_empty() {
         out.push_str("  effects in the database:\n");
