@@ -4,8 +4,40 @@
 
 use crate::apply::TxMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Parses the command line. Help and version are printed by clap (exit 0); a usage error is printed
+/// by clap as text (exit 2), or — when JSON output was asked for — as one JSON document on stdout, so
+/// that scripts reading `--json` output always get JSON.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, u8> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => Ok(cli),
+        Err(error) if error.use_stderr() && wants_json(&args) => {
+            crate::output::usage_error_json(&error.kind().to_string(), &error.to_string());
+            Err(crate::error::exit::USAGE)
+        }
+        Err(error) => {
+            let _ = error.print();
+            Err(if error.use_stderr() {
+                crate::error::exit::USAGE
+            } else {
+                0
+            })
+        }
+    }
+}
+
+/// Whether the (possibly invalid) command line or the environment asks for JSON.
+fn wants_json(args: &[OsString]) -> bool {
+    let from_args = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--json" || a == "--format=json");
+    from_args || std::env::var_os("PRISMA_RELEASE_FORMAT").is_some_and(|v| v == "json")
+}
 
 #[derive(Debug, Parser)]
 #[command(

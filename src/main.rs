@@ -1,9 +1,11 @@
 //! The `prisma-release` binary: parse, run, exit. All logic lives in the library crate.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = prisma_release::cli::Cli::parse();
-    ExitCode::from(prisma_release::run(cli))
+    let code = match prisma_release::cli::parse(std::env::args_os()) {
+        Ok(cli) => prisma_release::run(cli),
+        Err(code) => code,
+    };
+    ExitCode::from(code)
 }

@@ -76,6 +76,27 @@ impl Out {
     }
 }
 
+/// A usage error as the one JSON document of a `--json` run (the command line could not be parsed,
+/// so there is no command report), plus clap's text on stderr.
+pub fn usage_error_json(kind: &str, text: &str) {
+    let message = text.lines().find(|l| !l.trim().is_empty()).unwrap_or(kind);
+    let document = serde_json::json!({
+        "schema_version": crate::report::SCHEMA_VERSION,
+        "command": null,
+        "ok": false,
+        "exit_code": crate::error::exit::USAGE,
+        "error": {
+            "id": "usage/invalid",
+            "message": message.trim_start_matches("error: "),
+            "hint": "run prisma-release --help",
+            "prisma_code": null,
+            "failure": null,
+        },
+    });
+    write_line(&mut std::io::stdout(), &document.to_string());
+    write_all(&mut std::io::stderr(), text);
+}
+
 /// A rendered human report, split by stream.
 #[derive(Debug, Default)]
 pub struct Human {

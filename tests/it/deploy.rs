@@ -1305,7 +1305,27 @@ fn unknown_flag_is_a_usage_error() {
     let run = deploy(&db, &m, &["--frobnicate"]);
     run.expect_code(2);
     assert!(run.stderr.contains("--frobnicate"), "{run}");
+    assert!(
+        run.stdout.is_empty(),
+        "human usage errors go to stderr only\n{run}"
+    );
     assert_nothing_written(&db, &before, &run);
+
+    // With JSON asked for, even a command line that does not parse yields one JSON document.
+    let json = deploy(&db, &m, &["--json", "--frobnicate"]);
+    json.expect_code(2);
+    let doc = json.json();
+    assert_eq!(doc["ok"], false, "{json}");
+    assert_eq!(doc["exit_code"], 2, "{json}");
+    assert_eq!(doc["error"]["id"], "usage/invalid", "{json}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--frobnicate"),
+        "{json}"
+    );
+    assert_nothing_written(&db, &before, &json);
 }
 
 #[test]
