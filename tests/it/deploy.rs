@@ -5,7 +5,7 @@
 use crate::contract::{self, DeployReport};
 use crate::support::{
     self, fresh_db, quote_ident, run, run_with_env, sha256_hex, Migrations, Run, TestDb,
-    POSTGRES_LOCK_TOML,
+    POSTGRES_LOCK_TOML, PRISMA_DDL,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -289,19 +289,6 @@ const CONCURRENT_INDEX_SQL: &str = r#"-- CreateIndex
 CREATE INDEX CONCURRENTLY "Post_authorId_createdAt_idx" ON "Post"("authorId", "createdAt");
 "#;
 
-/// Prisma's DDL for the history table, copied from prisma-compat §1.2 (not from `src/`).
-const PRISMA_HISTORY_DDL: &str = "CREATE TABLE _prisma_migrations (
-    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
-    checksum                VARCHAR(64) NOT NULL,
-    finished_at             TIMESTAMPTZ,
-    migration_name          VARCHAR(255) NOT NULL,
-    logs                    TEXT,
-    rolled_back_at          TIMESTAMPTZ,
-    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
-    applied_steps_count     INTEGER NOT NULL DEFAULT 0
-);
-";
-
 /// The shape of `<schema>._prisma_migrations`: relation kind/persistence, columns (name, type,
 /// not null, default), constraints and indexes (schema name stripped).
 fn history_table_shape(db: &TestDb, schema: &str) -> Vec<String> {
@@ -514,7 +501,7 @@ fn applies_realistic_prisma_migrations_with_rows_exactly_as_prisma_writes_them()
 
     // The history table is Prisma's, column for column, compared with one made from Prisma's DDL.
     db.execute(&format!(
-        "CREATE SCHEMA prisma_ref; SET search_path = prisma_ref; {PRISMA_HISTORY_DDL}"
+        "CREATE SCHEMA prisma_ref; SET search_path = prisma_ref; {PRISMA_DDL}"
     ));
     let ours = history_table_shape(&db, "public");
     let prisma = history_table_shape(&db, "prisma_ref");

@@ -9,19 +9,6 @@
 use crate::contract::{self, StatusReport};
 use crate::support::*;
 
-/// Prisma's `CREATE TABLE` for the history table, verbatim from prisma-compat §1.2.
-const PRISMA_DDL: &str = "CREATE TABLE _prisma_migrations (
-    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
-    checksum                VARCHAR(64) NOT NULL,
-    finished_at             TIMESTAMPTZ,
-    migration_name          VARCHAR(255) NOT NULL,
-    logs                    TEXT,
-    rolled_back_at          TIMESTAMPTZ,
-    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
-    applied_steps_count     INTEGER NOT NULL DEFAULT 0
-);
-";
-
 /// Prisma's advisory lock key.
 const LOCK_KEY: i64 = 72707369;
 

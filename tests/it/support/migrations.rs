@@ -97,3 +97,17 @@ pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Prisma's `CREATE TABLE` for the history table, verbatim from prisma-compat §1.2 — deliberately a
+/// copy, not `src/`'s constant, so a change of the tool's DDL fails the tests instead of moving them.
+pub const PRISMA_DDL: &str = "CREATE TABLE _prisma_migrations (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             TIMESTAMPTZ,
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          TIMESTAMPTZ,
+    started_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    applied_steps_count     INTEGER NOT NULL DEFAULT 0
+);
+";

@@ -25,7 +25,7 @@ pub use cli::{
     wait_with_timeout, Run, DEFAULT_RUN_TIMEOUT, SCRUBBED_ENV,
 };
 pub use db::{describe, fresh_db, quote_ident, TestDb};
-pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML};
+pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML, PRISMA_DDL};
 pub use server::{
     admin_client, server_admin_url, server_description, server_is_managed, server_port,
     server_socket_dir, TEST_DATABASE_URL,
