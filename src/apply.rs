@@ -10,6 +10,7 @@
 
 use crate::connect::Session;
 use crate::history::NewRow;
+use crate::outcome::{Execution, FailingStatement, MigrationFailure};
 use crate::sql;
 use postgres::error::{DbError, ErrorPosition, SqlState};
 use serde::Serialize;
@@ -25,23 +26,6 @@ pub enum TxMode {
     Always,
     /// Never: statement by statement, each autocommitted.
     Never,
-}
-
-/// How one migration is executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Execution {
-    Transaction,
-    StatementByStatement,
-}
-
-impl Execution {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Execution::Transaction => "transaction",
-            Execution::StatementByStatement => "statement by statement",
-        }
-    }
 }
 
 /// The first line that opts a migration out of the transaction wrapper.
@@ -93,95 +77,6 @@ pub struct Applied {
     pub duration_ms: u64,
     /// Transient failures retried before it went through.
     pub retries: u32,
-}
-
-/// The failing statement of a script.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FailingStatement {
-    /// 1-based index among the script's statements.
-    pub index: usize,
-    /// 1-based line in `migration.sql` where the statement starts.
-    pub line: usize,
-    pub text: String,
-}
-
-/// A migration that failed during this run (P3018).
-#[derive(Debug, Clone, Serialize)]
-pub struct MigrationFailure {
-    pub migration: String,
-    pub execution: Execution,
-    pub sqlstate: Option<String>,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-    /// 1-based character position of the error inside the failing statement, when the server gave one.
-    pub position: Option<usize>,
-    pub statement: Option<FailingStatement>,
-    pub statements_total: usize,
-    /// Statements that were committed before the failure (always 0 for a transaction).
-    pub statements_committed: usize,
-    /// True when nothing of the migration was written (transactional path).
-    pub rolled_back: bool,
-}
-
-impl MigrationFailure {
-    /// One line for error summaries.
-    pub fn summary(&self) -> String {
-        let mut text = match &self.sqlstate {
-            Some(code) => format!("{} ({code})", self.message),
-            None => self.message.clone(),
-        };
-        if let Some(s) = &self.statement {
-            text.push_str(&format!(
-                " at statement {} of {} (line {})",
-                s.index, self.statements_total, s.line
-            ));
-        }
-        text
-    }
-
-    /// What to do next.
-    pub fn hint(&self) -> String {
-        if self.rolled_back {
-            "nothing was written: fix migration.sql and deploy again".into()
-        } else {
-            format!(
-                "{} of {} statements were committed and the row is marked failed: inspect the database, \
-                 then npx prisma migrate resolve --rolled-back \"{}\" (or --applied) before deploying again",
-                self.statements_committed, self.statements_total, self.migration
-            )
-        }
-    }
-
-    /// The `logs` text stored for a failed non-transactional migration. It follows Prisma's P3018
-    /// layout so one parser reads both, then says which statement failed and what was committed.
-    pub fn logs(&self) -> String {
-        let mut error = format!("ERROR: {}", self.message);
-        if let Some(d) = &self.detail {
-            error.push_str(&format!("\nDETAIL: {d}"));
-        }
-        if let Some(h) = &self.hint {
-            error.push_str(&format!("\nHINT: {h}"));
-        }
-        let mut text = format!(
-            "A migration failed to apply. New migrations cannot be applied before the error is recovered from. \
-             Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n\
-             Migration name: {}\n\nDatabase error code: {}\n\nDatabase error:\n{error}\n",
-            self.migration,
-            self.sqlstate.as_deref().unwrap_or("none"),
-        );
-        text.push_str(&format!(
-            "\nprisma-release: non-transactional migration; {} of {} statements were committed before the failure.\n",
-            self.statements_committed, self.statements_total
-        ));
-        if let Some(s) = &self.statement {
-            text.push_str(&format!(
-                "Failing statement {} of {} (line {}):\n{}\n",
-                s.index, self.statements_total, s.line, s.text
-            ));
-        }
-        text
-    }
 }
 
 /// Why an attempt did not go through.

@@ -1,36 +1,31 @@
-//! The command line (clap derive). Parsing only: turning flags into a [`crate::config::Config`] and
+//! The command line (clap derive). Parsing only: turning flags into settings ([`crate::commands::Context`]) and
 //! running commands happens elsewhere. The database URL is deliberately not a clap `env` fallback, so
 //! clap can never print its value in help or error messages.
 
 use crate::apply::TxMode;
+use crate::history::ResolveAs;
+use crate::output::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Parses the command line. Help and version are printed by clap (exit 0); a usage error is printed
-/// by clap as text (exit 2), or — when JSON output was asked for — as one JSON document on stdout, so
-/// that scripts reading `--json` output always get JSON.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, u8> {
-    let args: Vec<OsString> = args.into_iter().collect();
-    match Cli::try_parse_from(&args) {
-        Ok(cli) => Ok(cli),
-        Err(error) if error.use_stderr() && wants_json(&args) => {
-            crate::output::usage_error_json(&error.kind().to_string(), &error.to_string());
-            Err(crate::error::exit::USAGE)
-        }
-        Err(error) => {
-            let _ = error.print();
-            Err(if error.use_stderr() {
-                crate::error::exit::USAGE
-            } else {
-                0
-            })
-        }
+/// Parses the command line. Help, version and usage errors come back as clap's error, for `main` to
+/// render (as text, or as one JSON document when [`format_asked`] says so): parsing prints nothing.
+pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(args)
+}
+
+/// The output format the (possibly invalid) command line or the environment asks for, read without
+/// clap so that a usage error can still be rendered as JSON.
+pub fn format_asked(args: &[OsString]) -> Format {
+    if wants_json(args) {
+        Format::Json
+    } else {
+        Format::Human
     }
 }
 
-/// Whether the (possibly invalid) command line or the environment asks for JSON.
 fn wants_json(args: &[OsString]) -> bool {
     let from_args = args
         .windows(2)
@@ -102,12 +97,6 @@ pub struct GlobalArgs {
     pub verbose: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations (the release-phase command).
@@ -159,16 +148,6 @@ pub enum ResolveFailed {
     Safe,
     /// Resolve every failed row, loudly, then deploy.
     Always,
-}
-
-/// `--resolve-as`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResolveAs {
-    /// Set `rolled_back_at` (Prisma's `migrate resolve --rolled-back`).
-    RolledBack,
-    /// Delete the failed row.
-    Delete,
 }
 
 #[derive(Debug, Args, Clone)]

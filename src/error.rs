@@ -3,6 +3,7 @@
 //! the user what to do next. Messages never contain a password or a full connection string: variants
 //! name the database by its [`Target`](crate::connect::Target) text: host, port and database only.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// Exit codes of the CLI contract (SPEC "Exit codes").
@@ -59,7 +60,7 @@ pub enum Error {
     #[error("{} failed migration(s) recorded in the database: {} (P3009)", names.len(), names.join(", "))]
     FailedMigrationsInDatabase { names: Vec<String> },
     #[error("migration `{}` failed: {}", .0.migration, .0.summary())]
-    MigrationFailed(Box<crate::apply::MigrationFailure>),
+    MigrationFailed(Box<crate::outcome::MigrationFailure>),
     #[error("Migration `{name}` cannot be rolled back because it was never applied to the database (P3011)")]
     ResolveNeverApplied { name: String },
     #[error(
@@ -82,137 +83,108 @@ pub enum Error {
     Query { context: String, cause: String },
 }
 
+/// What the CLI contract says about one error, in one place: the exit code (README table), the id
+/// (JSON `error.id`), the Prisma code a Prisma user greps for, and the next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub exit_code: u8,
+    pub id: &'static str,
+    pub prisma_code: Option<&'static str>,
+    pub hint: Cow<'static, str>,
+}
+
+fn describe(
+    exit_code: u8,
+    id: &'static str,
+    prisma_code: Option<&'static str>,
+    hint: impl Into<Cow<'static, str>>,
+) -> Descriptor {
+    Descriptor {
+        exit_code,
+        id,
+        prisma_code,
+        hint: hint.into(),
+    }
+}
+
 impl Error {
+    /// The whole contract of this error: one exhaustive match, so a new variant cannot forget a part.
+    pub fn descriptor(&self) -> Descriptor {
+        use exit::{CONFIG, CONNECT, FAILED_IN_DATABASE, INTERNAL, LOCK_TIMEOUT, MIGRATION_FAILED};
+        match self {
+            Error::UrlMissing { var } => describe(CONFIG, "config/url_missing", None, format!(
+                "set {var} (or pass --database-url, or --url-env NAME to read another variable)"
+            )),
+            Error::UrlInvalid { .. } => describe(CONFIG, "config/url_invalid", None,
+                "use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME"),
+            Error::MigrationsDirMissing { .. } => describe(CONFIG, "migrations/dir_missing", None,
+                "run from the app's root directory or pass --migrations DIR; a release without its migrations folder must not deploy nothing"),
+            Error::MigrationsDirUnreadable { .. } => describe(CONFIG, "migrations/dir_unreadable", None,
+                "check the folder's permissions"),
+            Error::MigrationFileMissing { .. } => describe(CONFIG, "migrations/file_missing", Some("P3015"),
+                "restore the migration file or delete the directory"),
+            Error::MigrationFileUnreadable { .. } => describe(CONFIG, "migrations/file_unreadable", None,
+                "check the file's permissions"),
+            Error::MigrationFileNotUtf8 { .. } => describe(CONFIG, "migrations/file_not_utf8", None,
+                "save migration.sql as UTF-8"),
+            Error::ProviderMismatch { .. } => describe(CONFIG, "migrations/provider_mismatch", Some("P3019"),
+                "this tool only migrates PostgreSQL; check migration_lock.toml"),
+            Error::SchemaNotEmpty { .. } => describe(CONFIG, "history/schema_not_empty", Some("P3005"),
+                "baseline the existing database first: npx prisma migrate resolve --applied <first migration> (https://pris.ly/d/migrate-baseline)"),
+            Error::HistoryTableIncompatible { .. } => describe(CONFIG, "history/incompatible_table", None,
+                "the table was created by something else; fix or rename it — nothing was written"),
+            Error::Connect { cause, .. } => describe(CONNECT, "connect/failed", None, connect_hint(cause)),
+            Error::ReadOnly { .. } => describe(CONNECT, "connect/read_only", None,
+                "point DATABASE_URL at the primary (not a follower), or wait for maintenance to end"),
+            Error::ConnectionLost { .. } => describe(CONNECT, "connect/lost", None,
+                "run the command again; transactional migrations that did not commit left nothing behind"),
+            Error::LockTimeout { .. } => describe(LOCK_TIMEOUT, "lock/timeout", Some("P1002"),
+                "another deploy is running; wait for it, or raise --lock-timeout"),
+            Error::FailedMigrationsInDatabase { names } => describe(FAILED_IN_DATABASE, "history/failed_migration", Some("P3009"), format!(
+                "read the diagnosis above; when it says not_applied, run prisma-release deploy --resolve-failed safe, \
+                 otherwise fix the database and run prisma-release resolve --rolled-back \"{}\" (or --applied)",
+                names.first().map(String::as_str).unwrap_or("<name>")
+            )),
+            Error::MigrationFailed(failure) => describe(MIGRATION_FAILED, "migration/failed", Some("P3018"), failure.hint()),
+            Error::ResolveNeverApplied { .. } => describe(CONFIG, "resolve/never_applied", Some("P3011"),
+                "pass the whole directory name, e.g. 20201207184859_initial_migration"),
+            Error::ResolveNotFailed { .. } => describe(CONFIG, "resolve/not_failed", Some("P3012"),
+                "only a failed migration can be rolled back; run prisma-release status"),
+            Error::ResolveMigrationNotFound { .. } => describe(CONFIG, "resolve/migration_not_found", Some("P3017"),
+                "make sure the migration directory exists and pass its whole name (example: \"20201207184859_initial_migration\")"),
+            Error::ResolveAlreadyApplied { .. } => describe(CONFIG, "resolve/already_applied", Some("P3008"),
+                "nothing to do; run prisma-release status"),
+            Error::ResolveNothingToDelete { .. } => describe(CONFIG, "resolve/nothing_to_delete", None,
+                "run prisma-release diagnose to see the failed rows"),
+            Error::ResolveConflict { .. } => describe(CONFIG, "resolve/concurrent_change", None,
+                "run prisma-release diagnose and decide again"),
+            Error::ConfirmationRequired { .. } => describe(CONFIG, "resolve/confirmation_required", None,
+                "pass --yes to confirm non-interactively"),
+            Error::ConfirmationDeclined { .. } => describe(CONFIG, "resolve/confirmation_declined", None,
+                "type the migration name exactly to confirm"),
+            Error::Query { .. } => describe(INTERNAL, "internal/query", None,
+                "this is a bug in prisma-release; please report it with the output of -v"),
+        }
+    }
+
     /// The stable process exit code of this error.
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::UrlMissing { .. }
-            | Error::UrlInvalid { .. }
-            | Error::MigrationsDirMissing { .. }
-            | Error::MigrationsDirUnreadable { .. }
-            | Error::MigrationFileMissing { .. }
-            | Error::MigrationFileUnreadable { .. }
-            | Error::MigrationFileNotUtf8 { .. }
-            | Error::ProviderMismatch { .. }
-            | Error::SchemaNotEmpty { .. }
-            | Error::HistoryTableIncompatible { .. }
-            | Error::ResolveNeverApplied { .. }
-            | Error::ResolveNotFailed { .. }
-            | Error::ResolveMigrationNotFound { .. }
-            | Error::ResolveAlreadyApplied { .. }
-            | Error::ResolveNothingToDelete { .. }
-            | Error::ResolveConflict { .. }
-            | Error::ConfirmationRequired { .. }
-            | Error::ConfirmationDeclined { .. } => exit::CONFIG,
-            Error::Connect { .. } | Error::ReadOnly { .. } | Error::ConnectionLost { .. } => {
-                exit::CONNECT
-            }
-            Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
-            Error::FailedMigrationsInDatabase { .. } => exit::FAILED_IN_DATABASE,
-            Error::MigrationFailed(_) => exit::MIGRATION_FAILED,
-            Error::Query { .. } => exit::INTERNAL,
-        }
+        self.descriptor().exit_code
     }
 
     /// The stable machine-readable id of this error (JSON `error.id`).
     pub fn id(&self) -> &'static str {
-        match self {
-            Error::UrlMissing { .. } => "config/url_missing",
-            Error::UrlInvalid { .. } => "config/url_invalid",
-            Error::MigrationsDirMissing { .. } => "migrations/dir_missing",
-            Error::MigrationsDirUnreadable { .. } => "migrations/dir_unreadable",
-            Error::MigrationFileMissing { .. } => "migrations/file_missing",
-            Error::MigrationFileUnreadable { .. } => "migrations/file_unreadable",
-            Error::MigrationFileNotUtf8 { .. } => "migrations/file_not_utf8",
-            Error::ProviderMismatch { .. } => "migrations/provider_mismatch",
-            Error::SchemaNotEmpty { .. } => "history/schema_not_empty",
-            Error::HistoryTableIncompatible { .. } => "history/incompatible_table",
-            Error::Connect { .. } => "connect/failed",
-            Error::ReadOnly { .. } => "connect/read_only",
-            Error::ConnectionLost { .. } => "connect/lost",
-            Error::LockTimeout { .. } => "lock/timeout",
-            Error::FailedMigrationsInDatabase { .. } => "history/failed_migration",
-            Error::MigrationFailed(_) => "migration/failed",
-            Error::ResolveNeverApplied { .. } => "resolve/never_applied",
-            Error::ResolveNotFailed { .. } => "resolve/not_failed",
-            Error::ResolveMigrationNotFound { .. } => "resolve/migration_not_found",
-            Error::ResolveAlreadyApplied { .. } => "resolve/already_applied",
-            Error::ResolveNothingToDelete { .. } => "resolve/nothing_to_delete",
-            Error::ResolveConflict { .. } => "resolve/concurrent_change",
-            Error::ConfirmationRequired { .. } => "resolve/confirmation_required",
-            Error::ConfirmationDeclined { .. } => "resolve/confirmation_declined",
-            Error::Query { .. } => "internal/query",
-        }
+        self.descriptor().id
     }
 
     /// The Prisma error code a Prisma user (or a script grepping the log) expects here, if any.
     pub fn prisma_code(&self) -> Option<&'static str> {
-        match self {
-            Error::MigrationFileMissing { .. } => Some("P3015"),
-            Error::ProviderMismatch { .. } => Some("P3019"),
-            Error::SchemaNotEmpty { .. } => Some("P3005"),
-            Error::LockTimeout { .. } => Some("P1002"),
-            Error::FailedMigrationsInDatabase { .. } => Some("P3009"),
-            Error::MigrationFailed(_) => Some("P3018"),
-            Error::ResolveNeverApplied { .. } => Some("P3011"),
-            Error::ResolveNotFailed { .. } => Some("P3012"),
-            Error::ResolveMigrationNotFound { .. } => Some("P3017"),
-            Error::ResolveAlreadyApplied { .. } => Some("P3008"),
-            Error::UrlMissing { .. }
-            | Error::UrlInvalid { .. }
-            | Error::MigrationsDirMissing { .. }
-            | Error::MigrationsDirUnreadable { .. }
-            | Error::MigrationFileUnreadable { .. }
-            | Error::MigrationFileNotUtf8 { .. }
-            | Error::HistoryTableIncompatible { .. }
-            | Error::Connect { .. }
-            | Error::ReadOnly { .. }
-            | Error::ConnectionLost { .. }
-            | Error::ResolveNothingToDelete { .. }
-            | Error::ResolveConflict { .. }
-            | Error::ConfirmationRequired { .. }
-            | Error::ConfirmationDeclined { .. }
-            | Error::Query { .. } => None,
-        }
+        self.descriptor().prisma_code
     }
 
     /// What the user should do next, in one line.
     pub fn hint(&self) -> String {
-        match self {
-            Error::UrlMissing { var } => format!(
-                "set {var} (or pass --database-url, or --url-env NAME to read another variable)"
-            ),
-            Error::UrlInvalid { .. } => {
-                "use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME".into()
-            }
-            Error::MigrationsDirMissing { .. } => "run from the app's root directory or pass --migrations DIR; a release without its migrations folder must not deploy nothing".into(),
-            Error::MigrationsDirUnreadable { .. } => "check the folder's permissions".into(),
-            Error::MigrationFileMissing { .. } => "restore the migration file or delete the directory".into(),
-            Error::MigrationFileUnreadable { .. } => "check the file's permissions".into(),
-            Error::MigrationFileNotUtf8 { .. } => "save migration.sql as UTF-8".into(),
-            Error::ProviderMismatch { .. } => "this tool only migrates PostgreSQL; check migration_lock.toml".into(),
-            Error::SchemaNotEmpty { .. } => "baseline the existing database first: npx prisma migrate resolve --applied <first migration> (https://pris.ly/d/migrate-baseline)".into(),
-            Error::HistoryTableIncompatible { .. } => "the table was created by something else; fix or rename it — nothing was written".into(),
-            Error::Connect { cause, .. } => connect_hint(cause).into(),
-            Error::ReadOnly { .. } => "point DATABASE_URL at the primary (not a follower), or wait for maintenance to end".into(),
-            Error::ConnectionLost { .. } => "run the command again; transactional migrations that did not commit left nothing behind".into(),
-            Error::LockTimeout { .. } => "another deploy is running; wait for it, or raise --lock-timeout".into(),
-            Error::FailedMigrationsInDatabase { names } => format!(
-                "read the diagnosis above; when it says not_applied, run prisma-release deploy --resolve-failed safe, \
-                 otherwise fix the database and run prisma-release resolve --rolled-back \"{}\" (or --applied)",
-                names.first().map(String::as_str).unwrap_or("<name>")
-            ),
-            Error::MigrationFailed(failure) => failure.hint(),
-            Error::ResolveNeverApplied { .. } => "pass the whole directory name, e.g. 20201207184859_initial_migration".into(),
-            Error::ResolveNotFailed { .. } => "only a failed migration can be rolled back; run prisma-release status".into(),
-            Error::ResolveMigrationNotFound { .. } => "make sure the migration directory exists and pass its whole name (example: \"20201207184859_initial_migration\")".into(),
-            Error::ResolveAlreadyApplied { .. } => "nothing to do; run prisma-release status".into(),
-            Error::ResolveNothingToDelete { .. } => "run prisma-release diagnose to see the failed rows".into(),
-            Error::ResolveConflict { .. } => "run prisma-release diagnose and decide again".into(),
-            Error::ConfirmationRequired { .. } => "pass --yes to confirm non-interactively".into(),
-            Error::ConfirmationDeclined { .. } => "type the migration name exactly to confirm".into(),
-            Error::Query { .. } => "this is a bug in prisma-release; please report it with the output of -v".into(),
-        }
+        self.descriptor().hint.into_owned()
     }
 }
 

@@ -244,6 +244,17 @@ impl<'a> NewRow<'a> {
     }
 }
 
+/// How a failed row is resolved (`--resolve-as`, and the `action` of a resolved row in the JSON
+/// report): the two history writes [`mark_rolled_back`] and [`delete_failed`] stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveAs {
+    /// Set `rolled_back_at` (Prisma's `migrate resolve --rolled-back`).
+    RolledBack,
+    /// Delete the failed row.
+    Delete,
+}
+
 /// Marks a failed row rolled back (Prisma's `resolve --rolled-back`), compare-and-set: only while it is
 /// still failed. `false` means someone changed it meanwhile.
 pub fn mark_rolled_back(session: &mut Session, id: &str) -> Result<bool> {

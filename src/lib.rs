@@ -14,15 +14,16 @@ pub mod error;
 pub mod history;
 pub mod lock;
 pub mod migrations;
+pub mod outcome;
 pub mod output;
 pub mod plan;
 pub mod report;
 pub mod sql;
 pub mod timestamp;
 
-use cli::{Cli, Command, Format};
+use cli::{Cli, Command};
 use commands::Context;
-use output::{Out, Verbosity};
+use output::{Format, Out, Verbosity};
 
 /// Runs the parsed command line, prints its report, and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {

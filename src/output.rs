@@ -4,15 +4,23 @@
 //! errors go to stderr in JSON mode so stdout stays parseable. A closed pipe is not an error: writes
 //! ignore `EPIPE` instead of panicking.
 
-use crate::apply::MigrationFailure;
-use crate::cli::Format;
 use crate::diagnose::Diagnosis;
+use crate::outcome::MigrationFailure;
 use crate::plan::State;
-use crate::report::{DeployBody, DiagnoseBody, ErrorReport, Report, ResolveBody, StatusBody};
+use crate::report::{
+    DeployBody, DiagnoseBody, ErrorReport, Report, ResolveAction, ResolveBody, StatusBody,
+};
 use crate::timestamp::prisma_display;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
+
+/// Output format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
 
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +84,25 @@ impl Out {
     }
 }
 
-/// A usage error as the one JSON document of a `--json` run (the command line could not be parsed,
-/// so there is no command report), plus clap's text on stderr.
-pub fn usage_error_json(kind: &str, text: &str) {
+/// Renders what clap refused or answered (help, version, a usage error) and returns the exit code:
+/// 0 for help and version, 2 for a usage error. In JSON mode a usage error is one JSON document on
+/// stdout (there is no command report), so scripts reading `--json` output always get JSON; clap's
+/// text goes to stderr either way.
+pub fn command_line_error(error: &clap::Error, format: Format) -> u8 {
+    if !error.use_stderr() {
+        let _ = error.print();
+        return crate::error::exit::OK;
+    }
+    if format == Format::Json {
+        usage_error_json(&error.kind().to_string(), &error.to_string());
+    } else {
+        let _ = error.print();
+    }
+    crate::error::exit::USAGE
+}
+
+/// A usage error as the one JSON document of a `--json` run, plus clap's text on stderr.
+fn usage_error_json(kind: &str, text: &str) {
     let message = text.lines().find(|l| !l.trim().is_empty()).unwrap_or(kind);
     let document = serde_json::json!({
         "schema_version": crate::report::SCHEMA_VERSION,
@@ -145,8 +169,8 @@ pub fn human_deploy(report: &Report<DeployBody>) -> Human {
 fn render_plan(out: &mut String, report: &Report<DeployBody>) {
     for r in &report.body.resolved {
         let how = match r.action {
-            crate::cli::ResolveAs::RolledBack => "marking it rolled back",
-            crate::cli::ResolveAs::Delete => "deleting its row",
+            crate::history::ResolveAs::RolledBack => "marking it rolled back",
+            crate::history::ResolveAs::Delete => "deleting its row",
         };
         let _ = writeln!(
             out,
@@ -368,8 +392,8 @@ pub fn human_resolve(report: &Report<ResolveBody>) -> Human {
     }
     let name = report.body.migration.as_deref().unwrap_or("");
     let _ = match report.body.action {
-        Some("applied") => writeln!(out.stdout, "Migration {name} marked as applied."),
-        Some("deleted") => writeln!(
+        Some(ResolveAction::Applied) => writeln!(out.stdout, "Migration {name} marked as applied."),
+        Some(ResolveAction::Deleted) => writeln!(
             out.stdout,
             "Deleted {} failed row(s) of migration {name}.",
             report.body.rows.len()

@@ -2,11 +2,12 @@
 //! human rendering in [`crate::output`] reads the same values. A failing run still yields a complete
 //! report: what was done before the error, plus the error.
 
-use crate::apply::{Applied, Execution, MigrationFailure};
-use crate::cli::ResolveAs;
+use crate::apply::Applied;
 use crate::connect::Target;
 use crate::diagnose::{Diagnosis, Verdict};
 use crate::error::Error;
+use crate::history::ResolveAs;
+use crate::outcome::{Execution, MigrationFailure};
 use crate::plan::{Plan, State};
 use serde::Serialize;
 
@@ -17,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Serialize)]
 pub struct Report<B> {
     pub schema_version: u32,
-    pub command: &'static str,
+    pub command: CommandName,
     pub ok: bool,
     pub exit_code: u8,
     /// Host, port, database name and schema — never the user or the password.
@@ -31,7 +32,7 @@ pub struct Report<B> {
 }
 
 impl<B> Report<B> {
-    pub fn new(command: &'static str, migrations_dir: &std::path::Path, body: B) -> Self {
+    pub fn new(command: CommandName, migrations_dir: &std::path::Path, body: B) -> Self {
         Report {
             schema_version: SCHEMA_VERSION,
             command,
@@ -58,6 +59,16 @@ impl<B> Report<B> {
         self.ok = self.exit_code == 0;
         self
     }
+}
+
+/// The command a report belongs to (JSON `command`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandName {
+    Deploy,
+    Status,
+    Diagnose,
+    Resolve,
 }
 
 /// One migration and its state.
@@ -97,17 +108,29 @@ pub struct ResolvedRow {
     pub migration: String,
     pub id: String,
     pub verdict: Verdict,
-    /// `rolled_back` or `delete`.
     pub action: ResolveAs,
 }
 
 /// Something the user should know that does not stop the command.
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
-    /// Stable id: `migration/modified`, `migration/missing_locally`, `migration/out_of_order`, …
-    pub id: &'static str,
+    pub id: WarningId,
     pub migration: Option<String>,
     pub message: String,
+}
+
+/// The stable id of a [`Warning`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WarningId {
+    /// An applied migration's checksum no longer matches its local file.
+    #[serde(rename = "migration/modified")]
+    Modified,
+    /// A migration recorded in the database has no local directory.
+    #[serde(rename = "migration/missing_locally")]
+    MissingLocally,
+    /// A pending migration sorts before the newest applied one.
+    #[serde(rename = "migration/out_of_order")]
+    OutOfOrder,
 }
 
 /// The error that stopped the command.
@@ -180,11 +203,19 @@ pub struct DiagnoseBody {
 /// `resolve`'s own fields.
 #[derive(Debug, Default, Serialize)]
 pub struct ResolveBody {
-    /// `rolled_back`, `applied` or `deleted`.
-    pub action: Option<&'static str>,
+    pub action: Option<ResolveAction>,
     pub migration: Option<String>,
     /// Ids of the rows changed, deleted or inserted.
     pub rows: Vec<String>,
+}
+
+/// What `resolve` did (JSON `action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveAction {
+    RolledBack,
+    Applied,
+    Deleted,
 }
 
 /// How many migrations are in each state.
@@ -215,15 +246,15 @@ pub fn plan_warnings(plan: &Plan) -> Vec<Warning> {
     for entry in &plan.entries {
         let (id, message) = match entry.state {
             State::Modified => (
-                "migration/modified",
+                WarningId::Modified,
                 format!("migration `{}` was modified after it was applied (its checksum no longer matches)", entry.name),
             ),
             State::MissingLocally => (
-                "migration/missing_locally",
+                WarningId::MissingLocally,
                 format!("migration `{}` is recorded in the database but missing from the migrations folder", entry.name),
             ),
             State::Pending if entry.out_of_order => (
-                "migration/out_of_order",
+                WarningId::OutOfOrder,
                 format!("migration `{}` sorts before the newest applied migration; it will be applied out of order", entry.name),
             ),
             _ => continue,

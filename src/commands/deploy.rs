@@ -6,17 +6,18 @@
 //! and every pending script — so bad input loses nothing.
 
 use super::Context;
-use crate::apply::{self, AttemptError, Execution, Limits};
+use crate::apply::{self, AttemptError, Limits};
 use crate::cli::DeployArgs;
-use crate::cli::{ResolveAs, ResolveFailed};
+use crate::cli::ResolveFailed;
 use crate::connect::{self, ConnectSpec, Session};
 use crate::diagnose::{self, Diagnosis, Verdict};
 use crate::error::{exit, Error, Result};
-use crate::history::{self, HistoryRow, TableState};
+use crate::history::{self, HistoryRow, ResolveAs, TableState};
 use crate::migrations::{self, LocalMigration};
+use crate::outcome::Execution;
 use crate::plan::{self, Plan};
 use crate::report::{
-    plan_warnings, DeployBody, MigrationReport, PlannedMigration, Report, ResolvedRow,
+    plan_warnings, CommandName, DeployBody, MigrationReport, PlannedMigration, Report, ResolvedRow,
 };
 use crate::{lock, sql};
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> Report<DeployBody> {
         dry_run: args.dry_run,
         ..DeployBody::default()
     };
-    let mut report = Report::new("deploy", &ctx.migrations_dir, body);
+    let mut report = Report::new(CommandName::Deploy, &ctx.migrations_dir, body);
     let result = deploy(ctx, args, &mut report).map(|()| exit::OK);
     report.finish(result)
 }

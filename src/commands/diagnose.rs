@@ -4,12 +4,16 @@ use super::Context;
 use crate::cli::DiagnoseArgs;
 use crate::error::{exit, Result};
 use crate::history::{self, TableState};
-use crate::report::{DiagnoseBody, MigrationReport, Report};
+use crate::report::{CommandName, DiagnoseBody, MigrationReport, Report};
 use crate::{diagnose, migrations, plan};
 
 /// Runs `diagnose`: exit 0 when no row failed, 10 when some did.
 pub fn run(ctx: &Context, _args: &DiagnoseArgs) -> Report<DiagnoseBody> {
-    let mut report = Report::new("diagnose", &ctx.migrations_dir, DiagnoseBody::default());
+    let mut report = Report::new(
+        CommandName::Diagnose,
+        &ctx.migrations_dir,
+        DiagnoseBody::default(),
+    );
     let result = diagnose_failed(ctx, &mut report);
     report.finish(result)
 }

@@ -13,7 +13,7 @@ use crate::connect::Session;
 use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, TableState};
 use crate::migrations::{self, LocalMigration};
-use crate::report::{Report, ResolveBody};
+use crate::report::{CommandName, Report, ResolveAction, ResolveBody};
 use crate::{lock, timestamp};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -26,18 +26,22 @@ enum Action {
 }
 
 impl Action {
-    fn done(self) -> &'static str {
+    fn done(self) -> ResolveAction {
         match self {
-            Action::RolledBack => "rolled_back",
-            Action::Applied => "applied",
-            Action::Delete => "deleted",
+            Action::RolledBack => ResolveAction::RolledBack,
+            Action::Applied => ResolveAction::Applied,
+            Action::Delete => ResolveAction::Deleted,
         }
     }
 }
 
 /// Runs `resolve` and returns its report.
 pub fn run(ctx: &Context, args: &ResolveArgs) -> Report<ResolveBody> {
-    let mut report = Report::new("resolve", &ctx.migrations_dir, ResolveBody::default());
+    let mut report = Report::new(
+        CommandName::Resolve,
+        &ctx.migrations_dir,
+        ResolveBody::default(),
+    );
     let result = resolve(ctx, args, &mut report).map(|()| exit::OK);
     report.finish(result)
 }

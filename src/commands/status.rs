@@ -7,11 +7,15 @@ use crate::error::{exit, Result};
 use crate::history::{self, TableState};
 use crate::migrations;
 use crate::plan::{self, State};
-use crate::report::{plan_warnings, Counts, MigrationReport, Report, StatusBody};
+use crate::report::{plan_warnings, CommandName, Counts, MigrationReport, Report, StatusBody};
 
 /// Runs `status` and returns its report (exit 0, 10, 12 or 13, or an error's code).
 pub fn run(ctx: &Context, args: &StatusArgs) -> Report<StatusBody> {
-    let mut report = Report::new("status", &ctx.migrations_dir, StatusBody::default());
+    let mut report = Report::new(
+        CommandName::Status,
+        &ctx.migrations_dir,
+        StatusBody::default(),
+    );
     let result = status(ctx, args, &mut report);
     report.finish(result)
 }

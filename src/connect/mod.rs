@@ -1,7 +1,7 @@
 //! Connecting: `DATABASE_URL` → a validated [`ConnectSpec`] (once, before any I/O) → a [`Session`].
 //!
 //! This is the only module that knows URL syntax, TLS and how a connection is opened:
-//! - [`spec`]: the URL with Prisma's parameter semantics (plus libpq's `verify-ca`/`verify-full`,
+//! - `spec`: the URL with Prisma's parameter semantics (plus libpq's `verify-ca`/`verify-full`,
 //!   `sslrootcert` and `PGSSLMODE`), validated into a [`ConnectSpec`];
 //! - `tls`: the TLS connector a spec asks for, and what a TLS failure means in words;
 //! - `open`: one connection attempt with a deadline, transient failures retried with backoff.

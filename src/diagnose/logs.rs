@@ -319,15 +319,15 @@ mod tests {
 
     #[test]
     fn our_own_non_transactional_log() {
-        let failure = crate::apply::MigrationFailure {
+        let failure = crate::outcome::MigrationFailure {
             migration: "20240101000000_init".into(),
-            execution: crate::apply::Execution::StatementByStatement,
+            execution: crate::outcome::Execution::StatementByStatement,
             sqlstate: Some("42P01".into()),
             message: "relation \"Nope\" does not exist".into(),
             detail: Some("d".into()),
             hint: None,
             position: None,
-            statement: Some(crate::apply::FailingStatement {
+            statement: Some(crate::outcome::FailingStatement {
                 index: 2,
                 line: 5,
                 text: "CREATE INDEX CONCURRENTLY x ON \"Nope\"(a);".into(),

@@ -12,5 +12,6 @@ mod connection;
 mod deploy;
 mod diagnose;
 mod guard;
+mod layering;
 mod resolve;
 mod status;
