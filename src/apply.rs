@@ -54,7 +54,10 @@ pub fn choose_execution(script: &str, mode: TxMode) -> (Execution, Option<String
                 .find_map(|s| sql::transaction_blocker(s.text(script)));
             match blocker {
                 Some(reason) => (Execution::StatementByStatement, Some(reason.to_string())),
-                None => (Execution::Transaction, None),
+                None => match crate::enum_values::added_then_used(script) {
+                    Some(reason) => (Execution::StatementByStatement, Some(reason)),
+                    None => (Execution::Transaction, None),
+                },
             }
         }
     }

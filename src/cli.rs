@@ -51,29 +51,24 @@ pub struct Cli {
 /// Flags every command takes (SPEC "Configuration").
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// PostgreSQL URL; default: the variable named by --url-env (DATABASE_URL).
+    /// PostgreSQL URL; default: the Prisma project's migration URL (see README), else DATABASE_URL.
     #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Read the URL from this environment variable instead (e.g. DIRECT_URL).
-    #[arg(
-        long,
-        global = true,
-        value_name = "NAME",
-        default_value = "DATABASE_URL"
-    )]
-    pub url_env: String,
-    /// The migrations folder.
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        env = "PRISMA_MIGRATIONS_DIR",
-        default_value = "prisma/migrations"
-    )]
-    pub migrations: PathBuf,
-    /// Schema to migrate; overrides the URL's ?schema=.
+    /// Read the URL from this environment variable (e.g. DIRECT_URL), whatever the project declares.
     #[arg(long, global = true, value_name = "NAME")]
-    pub schema: Option<String>,
+    pub url_env: Option<String>,
+    /// The migrations folder; default: the Prisma project's (see README), else prisma/migrations.
+    #[arg(long, global = true, value_name = "DIR", env = "PRISMA_MIGRATIONS_DIR")]
+    pub migrations: Option<PathBuf>,
+    /// The Prisma schema: a schema.prisma file or a folder of *.prisma files (as `prisma --schema`).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub schema: Option<PathBuf>,
+    /// The Prisma config file (as `prisma --config`); default: prisma.config.* in the current folder.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// PostgreSQL schema to migrate; overrides the URL's ?schema=.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub db_schema: Option<String>,
     /// Output format.
     #[arg(
         long,

@@ -81,6 +81,8 @@ pub enum Error {
     ConfirmationDeclined { name: String },
     #[error("unexpected database error while {context}: {cause}")]
     Query { context: String, cause: String },
+    #[error("{0}")]
+    Project(crate::project::Problem),
 }
 
 /// What the CLI contract says about one error, in one place: the exit code (README table), the id
@@ -118,7 +120,7 @@ impl Error {
             Error::UrlInvalid { .. } => describe(CONFIG, "config/url_invalid", None,
                 "use the form postgres://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME"),
             Error::MigrationsDirMissing { .. } => describe(CONFIG, "migrations/dir_missing", None,
-                "run from the app's root directory or pass --migrations DIR; a release without its migrations folder must not deploy nothing"),
+                "run from the app's root directory or pass --migrations DIR (or --schema PATH / --config PATH); a release without its migrations folder must not deploy nothing"),
             Error::MigrationsDirUnreadable { .. } => describe(CONFIG, "migrations/dir_unreadable", None,
                 "check the folder's permissions"),
             Error::MigrationFileMissing { .. } => describe(CONFIG, "migrations/file_missing", Some("P3015"),
@@ -164,6 +166,7 @@ impl Error {
                 "type the migration name exactly to confirm"),
             Error::Query { .. } => describe(INTERNAL, "internal/query", None,
                 "this is a bug in prisma-release; please report it with the output of -v"),
+            Error::Project(problem) => describe(CONFIG, problem.id(), None, problem.hint()),
         }
     }
 

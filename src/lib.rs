@@ -6,10 +6,12 @@
 
 pub mod apply;
 pub mod cli;
+pub mod collation;
 pub mod commands;
 pub mod connect;
 pub mod diagnose;
 pub mod duration;
+pub mod enum_values;
 pub mod error;
 pub mod history;
 pub mod lock;
@@ -17,6 +19,7 @@ pub mod migrations;
 pub mod outcome;
 pub mod output;
 pub mod plan;
+pub mod project;
 pub mod report;
 pub mod sql;
 pub mod timestamp;

@@ -137,7 +137,8 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 }
 
 /// Reads the folder: every real sub-directory (symlinks skipped, as Prisma's `Dirent.isDirectory()`
-/// does) in byte order of names, with its `migration.sql` read eagerly. A missing folder is an error,
+/// does) in Prisma 6.6+'s order of names (`localeCompare`, see [`crate::collation`]; a pair whose
+/// order is uncertain is refused), with its `migration.sql` read eagerly. A missing folder is an error,
 /// never "no migrations": a slug that lost its migrations must not silently deploy nothing.
 pub fn load(folder: &Path) -> Result<Vec<LocalMigration>> {
     let entries = std::fs::read_dir(folder).map_err(|e| match e.kind() {
@@ -164,7 +165,9 @@ pub fn load(folder: &Path) -> Result<Vec<LocalMigration>> {
         let script = read_script(&dir.join("migration.sql"));
         migrations.push(LocalMigration { name, dir, script });
     }
-    migrations.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    crate::collation::sort_like_prisma(&mut migrations, |m| &m.name).map_err(
+        |(first, second)| Error::Project(crate::project::Problem::OrderUncertain { first, second }),
+    )?;
     Ok(migrations)
 }
 
@@ -261,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn load_orders_by_bytes_and_skips_files_and_symlinks() {
+    fn load_orders_like_prisma_and_skips_files_and_symlinks() {
         let tmp = tempfile::tempdir().unwrap();
         for name in ["b_two", "B_one", "a_three"] {
             std::fs::create_dir(tmp.path().join(name)).unwrap();
@@ -276,7 +279,8 @@ mod tests {
         std::os::unix::fs::symlink(tmp.path().join("b_two"), tmp.path().join("d_link")).unwrap();
         let loaded = load(tmp.path()).unwrap();
         let names: Vec<_> = loaded.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["B_one", "a_three", "b_two", "c_empty"]);
+        // Prisma 6.6+'s localeCompare: case is compared last (bytes would put `B_one` first).
+        assert_eq!(names, ["a_three", "B_one", "b_two", "c_empty"]);
         assert_eq!(
             loaded[3].script.as_ref().unwrap_err(),
             &ScriptProblem::Missing

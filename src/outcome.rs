@@ -69,7 +69,9 @@ impl MigrationFailure {
 
     /// What to do next.
     pub fn hint(&self) -> String {
-        if self.rolled_back {
+        if let Some(cure) = self.transaction_cure() {
+            cure.into()
+        } else if self.rolled_back {
             "nothing was written: fix migration.sql and deploy again".into()
         } else {
             format!(
@@ -77,6 +79,23 @@ impl MigrationFailure {
                  then npx prisma migrate resolve --rolled-back \"{}\" (or --applied) before deploying again",
                 self.statements_committed, self.statements_total, self.migration
             )
+        }
+    }
+
+    /// For errors that only happen because the script ran inside a transaction (55P04 enum value
+    /// used before commit, 25001 statement not allowed in a transaction block, 2D000 COMMIT inside
+    /// a transaction-wrapped DO/procedure): how to run it outside one.
+    fn transaction_cure(&self) -> Option<&'static str> {
+        if !self.rolled_back || self.execution != Execution::Transaction {
+            return None;
+        }
+        match self.sqlstate.as_deref()? {
+            "55P04" | "25001" | "2D000" => Some(
+                "nothing was written: this script cannot run inside one transaction — make \
+                 `-- prisma-release: no-transaction` its first line (the checksum changes: only before it \
+                 is applied anywhere), or deploy with --tx-mode never (statement by statement, like Prisma 7.4+)",
+            ),
+            _ => None,
         }
     }
 

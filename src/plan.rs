@@ -47,7 +47,7 @@ pub struct Entry<'a> {
     pub row: Option<&'a HistoryRow>,
 }
 
-/// The whole picture, entries sorted by name (byte order).
+/// The whole picture, entries sorted by name in Prisma's order ([`crate::collation`]).
 #[derive(Debug, Clone)]
 pub struct Plan<'a> {
     pub entries: Vec<Entry<'a>>,
@@ -85,7 +85,7 @@ pub fn plan<'a>(local: &'a [LocalMigration], rows: &'a [HistoryRow]) -> Plan<'a>
             .into_iter()
             .map(|(name, named)| remote_entry(name, named)),
     );
-    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    entries.sort_by(|a, b| crate::collation::cmp_like_prisma(a.name, b.name));
     mark_out_of_order(&mut entries);
     let failed_rows = rows.iter().filter(|r| r.is_failed()).collect();
     Plan {

@@ -24,6 +24,9 @@ pub struct Report<B> {
     /// Host, port, database name and schema — never the user or the password.
     pub database: Option<Target>,
     pub migrations_dir: String,
+    /// Where the config file, schema, migrations folder and URL came from (README "How prisma-release
+    /// finds your project").
+    pub project: Option<crate::project::ProjectReport>,
     pub migrations: Vec<MigrationReport>,
     pub warnings: Vec<Warning>,
     pub error: Option<ErrorReport>,
@@ -40,6 +43,7 @@ impl<B> Report<B> {
             exit_code: 0,
             database: None,
             migrations_dir: migrations_dir.display().to_string(),
+            project: None,
             migrations: Vec::new(),
             warnings: Vec::new(),
             error: None,

@@ -28,16 +28,25 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> Report<DeployBody> {
         dry_run: args.dry_run,
         ..DeployBody::default()
     };
-    let mut report = Report::new(CommandName::Deploy, &ctx.migrations_dir, body);
+    let mut report = ctx.report(CommandName::Deploy, body);
     let result = deploy(ctx, args, &mut report).map(|()| exit::OK);
     report.finish(result)
 }
 
 fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> Result<()> {
+    ctx.check_project()?;
     migrations::check_lock_file(&ctx.migrations_dir)?;
     let local = migrations::load(&ctx.migrations_dir)?;
     let spec = ctx.connect_spec()?;
     report.database = Some(spec.target.clone());
+    if let Some(config) = &ctx.project.config_file {
+        ctx.out
+            .progress(&format!("Loaded Prisma config from {}.", config.display()));
+    }
+    if let Some(schema) = &ctx.project.schema {
+        ctx.out
+            .progress(&format!("Prisma schema loaded from {}", schema.display()));
+    }
     ctx.out.progress(&format!(
         "Datasource: PostgreSQL {}, schema `{}`",
         spec.target, spec.target.schema
@@ -120,7 +129,22 @@ fn inspect_and_plan(
         ctx.out.warn(&warning.message);
     }
     report.body.plan = planned(&plan, args)?;
+    warn_about_order(local, &report.body.plan, ctx);
     Ok(table)
+}
+
+/// Says so when a pending migration is applied in Prisma 6.6+'s order (`localeCompare`) where byte
+/// order — Prisma before 6.6, and prisma-release before it followed Prisma — is the other way round.
+fn warn_about_order(local: &[LocalMigration], plan: &[PlannedMigration], ctx: &Context) {
+    let pending = |name: &str| plan.iter().any(|p| p.name == name);
+    for (first, second) in crate::collation::byte_order_differences(local, |m| &m.name) {
+        if pending(&first) || pending(&second) {
+            ctx.out.warn(&format!(
+                "`{first}` is applied before `{second}`, as Prisma 6.6+ orders them (localeCompare); \
+                 byte order (Prisma < 6.6) would be the other way round"
+            ));
+        }
+    }
 }
 
 /// SPEC step 5: `never` stops (exit 10); `safe` resolves only when every failed row is `not_applied`,
@@ -274,6 +298,12 @@ fn deploy_locked(
             })?;
         ctx.out
             .progress(&format!("Applying migration `{}`", step.name));
+        if let Some(reason) = &step.reason {
+            ctx.out.warn(&format!(
+                "migration `{}` runs statement by statement, each committed on its own (not atomic): {reason}",
+                step.name
+            ));
+        }
         let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
         ctx.out.detail(&format!(
             "  {} ({}, {} statements) in {} ms",

@@ -9,16 +9,13 @@ use crate::{diagnose, migrations, plan};
 
 /// Runs `diagnose`: exit 0 when no row failed, 10 when some did.
 pub fn run(ctx: &Context, _args: &DiagnoseArgs) -> Report<DiagnoseBody> {
-    let mut report = Report::new(
-        CommandName::Diagnose,
-        &ctx.migrations_dir,
-        DiagnoseBody::default(),
-    );
+    let mut report = ctx.report(CommandName::Diagnose, DiagnoseBody::default());
     let result = diagnose_failed(ctx, &mut report);
     report.finish(result)
 }
 
 fn diagnose_failed(ctx: &Context, report: &mut Report<DiagnoseBody>) -> Result<u8> {
+    ctx.check_project()?;
     let local = migrations::load(&ctx.migrations_dir)?;
     let spec = ctx.connect_spec()?;
     report.database = Some(spec.target.clone());

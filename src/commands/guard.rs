@@ -205,6 +205,7 @@ fn check(
     args: &GuardArgs,
     started: Instant,
 ) -> std::result::Result<Outcome, Failure> {
+    ctx.check_project()?;
     migrations::check_lock_file(&ctx.migrations_dir)?;
     let local = migrations::load(&ctx.migrations_dir)?;
     let spec = ctx.connect_spec()?;
@@ -430,11 +431,12 @@ impl Worker {
             Some(open) => open,
             None => {
                 let _ = tx.send(Event::Phase(Phase::Connecting, deadline));
-                let opened = connect::connect_once(&self.spec)?;
+                let mut opened = connect::connect_once(&self.spec)?;
                 self.out.detail(&format!(
                     "connected to {}: {}",
                     opened.target, opened.security
                 ));
+                super::refuse_prisma8_database(&mut opened)?;
                 session.insert(opened)
             }
         };

@@ -37,11 +37,7 @@ impl Action {
 
 /// Runs `resolve` and returns its report.
 pub fn run(ctx: &Context, args: &ResolveArgs) -> Report<ResolveBody> {
-    let mut report = Report::new(
-        CommandName::Resolve,
-        &ctx.migrations_dir,
-        ResolveBody::default(),
-    );
+    let mut report = ctx.report(CommandName::Resolve, ResolveBody::default());
     let result = resolve(ctx, args, &mut report).map(|()| exit::OK);
     report.finish(result)
 }
@@ -57,6 +53,7 @@ fn action(args: &ResolveArgs) -> (Action, String) {
 }
 
 fn resolve(ctx: &Context, args: &ResolveArgs, report: &mut Report<ResolveBody>) -> Result<()> {
+    ctx.check_project()?;
     let (action, name) = action(args);
     report.body.migration = Some(name.clone());
     let local = local_for(action, ctx, &name)?;

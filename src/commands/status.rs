@@ -11,16 +11,13 @@ use crate::report::{plan_warnings, CommandName, Counts, MigrationReport, Report,
 
 /// Runs `status` and returns its report (exit 0, 10, 12 or 13, or an error's code).
 pub fn run(ctx: &Context, args: &StatusArgs) -> Report<StatusBody> {
-    let mut report = Report::new(
-        CommandName::Status,
-        &ctx.migrations_dir,
-        StatusBody::default(),
-    );
+    let mut report = ctx.report(CommandName::Status, StatusBody::default());
     let result = status(ctx, args, &mut report);
     report.finish(result)
 }
 
 fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> Result<u8> {
+    ctx.check_project()?;
     migrations::check_lock_file(&ctx.migrations_dir)?;
     let local = migrations::load(&ctx.migrations_dir)?;
     let spec = ctx.connect_spec()?;

@@ -625,9 +625,9 @@ fn schema_parameter_puts_history_and_objects_in_that_schema() {
     // Without schema= the public schema is still empty: nothing was migrated there.
     let public = go(&with_password(db.url()), &m, &["status"], &[]);
     public.expect_code(12);
-    // --schema wins, and any name is quoted safely.
+    // --db-schema wins, and any name is quoted safely.
     let weird = "Tenant \"B\"; DROP SCHEMA public";
-    let run = go(&url, &m, &["deploy", "--schema", weird], &[]);
+    let run = go(&url, &m, &["deploy", "--db-schema", weird], &[]);
     run.success();
     assert!(table_exists(&db, weird, "_prisma_migrations"), "{run}");
     assert!(table_exists(&db, weird, "User"), "{run}");

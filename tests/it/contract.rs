@@ -163,6 +163,24 @@ pub struct Planned {
     pub out_of_order: bool,
 }
 
+/// Where the config file, schema, migrations folder and URL came from.
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub config_file: Option<String>,
+    pub schema: Option<String>,
+    /// `flag`, `config`, `package_json`, `default` (null without a schema).
+    pub schema_source: Option<String>,
+    pub migrations_dir: String,
+    /// `flag`, `config`, `schema`, `default`.
+    pub migrations_dir_source: String,
+    pub url_variable: Option<String>,
+    /// `database_url_flag`, `url_env_flag`, `config_url`, `config_direct_url`, `schema_direct_url`,
+    /// `schema_url`, `default`.
+    pub url_source: String,
+    pub env_files: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeployReport {
@@ -172,6 +190,7 @@ pub struct DeployReport {
     pub exit_code: u8,
     pub database: Option<Database>,
     pub migrations_dir: String,
+    pub project: Option<Project>,
     pub migrations: Vec<Migration>,
     pub warnings: Vec<Warning>,
     pub error: Option<Error>,
@@ -201,6 +220,7 @@ pub struct StatusReport {
     pub exit_code: u8,
     pub database: Option<Database>,
     pub migrations_dir: String,
+    pub project: Option<Project>,
     pub migrations: Vec<Migration>,
     pub warnings: Vec<Warning>,
     pub error: Option<Error>,
@@ -218,6 +238,7 @@ pub struct DiagnoseReport {
     pub exit_code: u8,
     pub database: Option<Database>,
     pub migrations_dir: String,
+    pub project: Option<Project>,
     pub migrations: Vec<Migration>,
     pub warnings: Vec<Warning>,
     pub error: Option<Error>,
@@ -233,6 +254,7 @@ pub struct ResolveReport {
     pub exit_code: u8,
     pub database: Option<Database>,
     pub migrations_dir: String,
+    pub project: Option<Project>,
     pub migrations: Vec<Migration>,
     pub warnings: Vec<Warning>,
     pub error: Option<Error>,

@@ -1740,7 +1740,7 @@ fn schema_flag_targets_that_schema_and_creates_it() {
     let db = fresh_db();
     let m = Migrations::new();
     m.add("20240101000000_tenant", TENANT_SQL);
-    let (run, report) = deploy_json(&db, &m, &["--schema", "tenant_a"]);
+    let (run, report) = deploy_json(&db, &m, &["--db-schema", "tenant_a"]);
     run.success();
     assert_eq!(
         report.database.as_ref().map(|d| d.schema.as_str()),

@@ -13,5 +13,7 @@ mod deploy;
 mod diagnose;
 mod guard;
 mod layering;
+mod parity;
+mod project;
 mod resolve;
 mod status;

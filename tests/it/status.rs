@@ -1116,7 +1116,7 @@ fn status_never_writes() {
     assert!(!db.table_exists("_prisma_migrations"), "{plain}");
 
     // With a schema that does not exist: deploy would create it, status must not.
-    let (run, report) = status_json(&db, &m, &["--schema", "status_only"]);
+    let (run, report) = status_json(&db, &m, &["--db-schema", "status_only"]);
     assert_eq!(run.code, 12, "{run}");
     assert!(!report.has_migrations_table, "{run}");
     assert_eq!(
