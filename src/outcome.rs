@@ -129,3 +129,41 @@ impl MigrationFailure {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(sqlstate: &str, execution: Execution, rolled_back: bool) -> MigrationFailure {
+        MigrationFailure {
+            migration: "m".into(),
+            execution,
+            sqlstate: Some(sqlstate.into()),
+            message: "x".into(),
+            detail: None,
+            hint: None,
+            position: None,
+            statement: None,
+            statements_total: 2,
+            statements_committed: 0,
+            rolled_back,
+        }
+    }
+
+    #[test]
+    fn errors_of_the_transaction_wrapper_name_the_cure() {
+        for code in ["55P04", "25001", "2D000"] {
+            let hint = failure(code, Execution::Transaction, true).hint();
+            assert!(
+                hint.contains("-- prisma-release: no-transaction")
+                    && hint.contains("--tx-mode never")
+                    && !hint.contains("  "),
+                "{code}: {hint}"
+            );
+        }
+        let other = failure("42P01", Execution::Transaction, true).hint();
+        assert!(!other.contains("no-transaction"), "{other}");
+        let outside = failure("25001", Execution::StatementByStatement, false).hint();
+        assert!(outside.contains("resolve --rolled-back"), "{outside}");
+    }
+}

@@ -618,7 +618,10 @@ impl Discovery<'_> {
             if let Some((value, origin)) = direct {
                 let same = matches!((value, &flag), (UrlValue::Env(d), UrlChoice::Variable { name, .. }) if d == name);
                 if !same {
-                    self.project.declared_direct = Some(declared_label(value, *origin));
+                    self.project.declared_direct = Some(match value {
+                        UrlValue::Env(name) => name.clone(),
+                        UrlValue::Literal(_) => declared_label(value, *origin),
+                    });
                 }
             }
             self.note(format!("migration URL: {} (flag)", flag.label()));

@@ -27,7 +27,7 @@ pub enum Problem {
     UnsupportedProvider { provider: String, file: PathBuf },
     #[error("Prisma 8 (Prisma Next) project detected: {found}")]
     Prisma8 { found: String },
-    #[error("the migration URL `{chosen}` looks like a connection pooler, but the project declares a direct URL ({direct}) for migrations")]
+    #[error("the migration URL from `{chosen}` looks like a connection pooler, but the project declares `{direct}` as its direct URL for migrations")]
     PooledUrl { chosen: String, direct: String },
     #[error("migrations `{first}` and `{second}`: cannot tell Prisma's order (JavaScript localeCompare) of these names for certain")]
     OrderUncertain { first: String, second: String },
@@ -64,7 +64,7 @@ impl Problem {
             Problem::UnsupportedProvider { .. } => "use prisma migrate deploy for other databases".into(),
             Problem::Prisma8 { .. } => "Prisma 8 keeps its own migration state (prisma_contract); deploy it with prisma-next, not prisma-release — nothing was written".into(),
             Problem::PooledUrl { direct, .. } => format!(
-                "drop --url-env/--database-url so the declared direct URL ({direct}) is used, or point it at a direct (unpooled) connection"
+                "drop --url-env/--database-url so that `{direct}` is used (as Prisma does), or point them at a direct (unpooled) connection"
             ),
             Problem::OrderUncertain { .. } => "rename one folder so the names differ in ASCII letters, digits, `_` or `-` before any other character (before it is applied anywhere)".into(),
         }

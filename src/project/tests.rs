@@ -204,8 +204,5 @@ fn a_flag_naming_the_declared_direct_variable_is_not_a_pooler_conflict() {
     assert_eq!(project.declared_direct, None);
     i.url_env = Some("DATABASE_URL".into());
     let (project, _) = discover(&i, &no_env);
-    assert_eq!(
-        project.declared_direct.as_deref(),
-        Some("DIRECT_URL (directUrl of the schema)")
-    );
+    assert_eq!(project.declared_direct.as_deref(), Some("DIRECT_URL"));
 }
