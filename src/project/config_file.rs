@@ -303,7 +303,7 @@ fn properties(tokens: &[Token]) -> Vec<Property> {
     props
 }
 
-/// `key` when tokens[i] is a property key: an identifier or string followed by `:`, at the start of
+/// `key` when `tokens[i]` is a property key: an identifier or string followed by `:`, at the start of
 /// a property (after `{` or `,`).
 fn property_key(tokens: &[Token], i: usize) -> Option<String> {
     let key = match &tokens[i] {
