@@ -91,12 +91,12 @@ impl Discovery<'_> {
                 cause: e.to_string(),
             })?;
         let values = config_file::read(&text);
+        self.project.config_file = Some(file.clone());
         if let Some(sign) = &values.prisma8_sign {
             return Err(Problem::Prisma8 {
                 found: format!("`{}` is a Prisma 8 config file ({sign})", file.display()),
             });
         }
-        self.project.config_file = Some(file.clone());
         self.note(format!("config file: {}", file.display()));
         Ok(Some(Config { file, values }))
     }
@@ -108,33 +108,33 @@ impl Discovery<'_> {
         config: &Config,
         key: &'static str,
         value: &Value,
-    ) -> Found<Result<Option<PathBuf>, Unknown>> {
+    ) -> Result<Option<PathBuf>, Unknown> {
         let raw = match value {
-            Value::Absent => return Ok(Ok(None)),
+            Value::Absent => return Ok(None),
             Value::Literal(s) => s.clone(),
             Value::Env { name, strict } => match self.var(name) {
                 Some(v) => v,
                 None if *strict => {
-                    return Ok(Err(Unknown {
+                    return Err(Unknown {
                         key,
                         reason: format!(
                             "env(\"{name}\"): Cannot resolve environment variable: {name}."
                         ),
-                    }))
+                    })
                 }
-                None => return Ok(Ok(None)),
+                None => return Ok(None),
             },
             Value::Unreadable(reason) => {
-                return Ok(Err(Unknown {
+                return Err(Unknown {
                     key,
                     reason: reason.clone(),
-                }))
+                })
             }
         };
         if raw.is_empty() {
-            return Ok(Ok(None));
+            return Ok(None);
         }
-        Ok(Ok(Some(normalize(&parent(&config.file).join(raw)))))
+        Ok(Some(normalize(&parent(&config.file).join(raw))))
     }
 
     // ---- .env --------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ impl Discovery<'_> {
             return Ok(Ok(Some((flag.clone(), Origin::Flag))));
         }
         if let Some(config) = config {
-            match self.config_path(config, "schema", &config.values.schema)? {
+            match self.config_path(config, "schema", &config.values.schema) {
                 Ok(Some(path)) => return Ok(Ok(Some((path, Origin::Config)))),
                 Ok(None) => {}
                 Err(unknown) => return Ok(Err(unknown)),
@@ -318,7 +318,7 @@ impl Discovery<'_> {
             return Ok(());
         }
         if let Some(config) = config {
-            match self.config_path(config, "migrations.path", &config.values.migrations_path)? {
+            match self.config_path(config, "migrations.path", &config.values.migrations_path) {
                 Ok(Some(path)) => {
                     self.set_migrations(path, Origin::Config, "migrations.path of the config file");
                     return Ok(());

@@ -555,9 +555,15 @@ fn prisma8_layout_is_refused() {
     .write("migrations/app/20260520T1317_migration/ops.json", "[]");
     let run = p.run(&["deploy", "--json"], &[("DATABASE_URL", db.url())]);
     run.expect_code(3);
-    let error = contract::deploy(&run.stdout).error.unwrap();
+    let report = contract::deploy(&run.stdout);
+    let error = report.error.unwrap();
     assert_eq!(error.id, "project/prisma8", "{run}");
     assert!(error.message.contains("Prisma 8"), "{run}");
+    // A failing run still reports what was found.
+    assert_eq!(
+        report.project.unwrap().config_file.as_deref(),
+        Some("prisma.config.ts")
+    );
     assert!(!db.table_exists("_prisma_migrations"), "{run}");
 
     // The same layout without the config file is recognised by its migration packages.
