@@ -89,12 +89,10 @@ pub fn read(text: &str) -> ConfigValues {
         root_spread,
         datasource_opaque.clone(),
     );
-    if let Some(engine) = props.iter().find(|p| p.path == ["<root>", "engine"]) {
-        if engine.value == Value::Literal("js".into()) {
-            datasource_url = Value::Unreadable(
-                "`engine: 'js'` takes the connection from a driver adapter (JavaScript)".into(),
-            );
-        }
+    if uses_driver_adapter(&props) {
+        datasource_url = Value::Unreadable(
+            "a driver adapter (`engine: 'js'`, `adapter` or `migrate.adapter`, Prisma 6.x) gives the connection from JavaScript".into(),
+        );
     }
     ConfigValues {
         schema: pick(&props, &["schema"], root_spread, None),
@@ -120,6 +118,21 @@ pub fn read(text: &str) -> ConfigValues {
             })
             .map(|needle| format!("it imports `{needle}…`")),
     }
+}
+
+/// Prisma 6.x migrated through a driver adapter (its URL is in JavaScript) with `engine: 'js'`
+/// (6.18–6.19), or with an `adapter` / `migrate.adapter` key unless `engine: 'classic'` is set.
+fn uses_driver_adapter(props: &[Property]) -> bool {
+    let root = |key: &str| props.iter().find(|p| p.path == ["<root>", key]);
+    match root("engine").map(|p| &p.value) {
+        Some(Value::Literal(engine)) if engine == "js" => return true,
+        Some(Value::Literal(engine)) if engine == "classic" => return false,
+        _ => {}
+    }
+    root("adapter").is_some()
+        || props
+            .iter()
+            .any(|p| p.path == ["<root>", "migrate", "adapter"])
 }
 
 /// When `key` of the root object is set to something that is not an object literal (a variable, a
@@ -457,6 +470,8 @@ mod tests {
             "export default defineConfig({ datasource: ds })",
             "export default defineConfig({ ...base })",
             "export default defineConfig({ engine: 'js', adapter: async () => x })",
+            "export default defineConfig({ earlyAccess: true, migrate: { adapter: async () => x } })",
+            "export default defineConfig({ experimental: { adapter: true }, adapter: async () => x })",
         ] {
             assert!(
                 matches!(read(text).datasource_url, Value::Unreadable(_)),
