@@ -143,6 +143,9 @@ pub enum ResolveFailed {
     Safe,
     /// Resolve every failed row, loudly, then deploy.
     Always,
+    /// Finish every failed row whose failure is located exactly (run the statements that never ran,
+    /// record it applied), then deploy; refuse, touching nothing, when any is uncertain.
+    Complete,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -150,7 +153,7 @@ pub struct DiagnoseArgs {}
 
 #[derive(Debug, Args, Clone)]
 #[group(skip)]
-#[command(group(clap::ArgGroup::new("action").required(true).multiple(false).args(["rolled_back", "applied", "delete"])))]
+#[command(group(clap::ArgGroup::new("action").required(true).multiple(false).args(["rolled_back", "applied", "delete", "complete"])))]
 pub struct ResolveArgs {
     /// Mark the failed rows of NAME rolled back (Prisma's `migrate resolve --rolled-back`).
     #[arg(long, value_name = "NAME")]
@@ -161,6 +164,10 @@ pub struct ResolveArgs {
     /// Delete the failed rows of NAME.
     #[arg(long, value_name = "NAME")]
     pub delete: Option<String>,
+    /// Finish NAME, half-applied by Prisma: run the statements that never ran and record it applied
+    /// (only when its failure is located exactly; see `diagnose`).
+    #[arg(long, value_name = "NAME")]
+    pub complete: Option<String>,
     /// Do not ask for confirmation (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -59,6 +59,8 @@ pub enum Error {
     LockTimeout { waited_ms: u128, holder: String },
     #[error("{} failed migration(s) recorded in the database: {} (P3009)", names.len(), names.join(", "))]
     FailedMigrationsInDatabase { names: Vec<String> },
+    #[error("migration `{name}` cannot be completed: {}", reasons.join("; "))]
+    CompleteRefused { name: String, reasons: Vec<String> },
     #[error("migration `{}` failed: {}", .0.migration, .0.summary())]
     MigrationFailed(Box<crate::outcome::MigrationFailure>),
     #[error("Migration `{name}` cannot be rolled back because it was never applied to the database (P3011)")]
@@ -143,9 +145,14 @@ impl Error {
             Error::LockTimeout { .. } => describe(LOCK_TIMEOUT, "lock/timeout", Some("P1002"),
                 "another deploy is running; wait for it, or raise --lock-timeout"),
             Error::FailedMigrationsInDatabase { names } => describe(FAILED_IN_DATABASE, "history/failed_migration", Some("P3009"), format!(
-                "read the diagnosis above; when it says not_applied, run prisma-release deploy --resolve-failed safe, \
+                "read the diagnosis above; when it says not_applied, run prisma-release deploy --resolve-failed safe; \
+                 when it says complete is possible, prisma-release deploy --resolve-failed complete; \
                  otherwise fix the database and run prisma-release resolve --rolled-back \"{}\" (or --applied)",
                 names.first().map(String::as_str).unwrap_or("<name>")
+            )),
+            Error::CompleteRefused { name, .. } => describe(FAILED_IN_DATABASE, "resolve/complete_refused", None, format!(
+                "nothing was changed; read prisma-release diagnose, then revert by hand and run \
+                 prisma-release resolve --rolled-back \"{name}\""
             )),
             Error::MigrationFailed(failure) => describe(MIGRATION_FAILED, "migration/failed", Some("P3018"), failure.hint()),
             Error::ResolveNeverApplied { .. } => describe(CONFIG, "resolve/never_applied", Some("P3011"),

@@ -253,6 +253,9 @@ pub enum ResolveAs {
     RolledBack,
     /// Delete the failed row.
     Delete,
+    /// Finished by `--resolve-failed complete` (never a `--resolve-as` value).
+    #[value(skip)]
+    Completed,
 }
 
 /// Marks a failed row rolled back (Prisma's `resolve --rolled-back`), compare-and-set: only while it is
@@ -298,6 +301,27 @@ pub fn insert_applied(session: &mut Session, name: &str, checksum: &str) -> Resu
             &[(&id, Type::TEXT), (&checksum, Type::TEXT), (&name, Type::TEXT)],
         )
         .map_err(|e| session.query_error("recording a migration as applied", e))?;
+    Ok(id)
+}
+
+/// Inserts the row of a migration finished by `--resolve-failed complete`: shaped as a successful
+/// deploy leaves it (`applied_steps_count` 1, `finished_at` ≥ `started_at`), with `logs` saying how it
+/// was completed (Prisma ignores `logs` of finished rows). Returns the new id.
+pub fn insert_completed(
+    session: &mut Session,
+    name: &str,
+    checksum: &str,
+    note: &str,
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    session
+        .client
+        .execute_typed(
+            "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"logs\", \"started_at\", \"finished_at\", \"migration_name\", \"applied_steps_count\") \
+             VALUES ($1, $2, $3, now(), clock_timestamp(), $4, 1)",
+            &[(&id, Type::TEXT), (&checksum, Type::TEXT), (&note, Type::TEXT), (&name, Type::TEXT)],
+        )
+        .map_err(|e| session.query_error("recording a completed migration", e))?;
     Ok(id)
 }
 

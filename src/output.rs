@@ -171,6 +171,7 @@ fn render_plan(out: &mut String, report: &Report<DeployBody>) {
         let how = match r.action {
             crate::history::ResolveAs::RolledBack => "marking it rolled back",
             crate::history::ResolveAs::Delete => "deleting its row",
+            crate::history::ResolveAs::Completed => "running the statements that never ran",
         };
         let _ = writeln!(
             out,
@@ -192,10 +193,11 @@ fn render_plan(out: &mut String, report: &Report<DeployBody>) {
     for p in plan {
         let _ = write!(
             out,
-            "  {} ({}, {} statements",
+            "  {} ({}, {} statement{}",
             p.name,
             p.execution.as_str(),
-            p.statements
+            p.statements,
+            if p.statements == 1 { "" } else { "s" }
         );
         if let Some(reason) = &p.reason {
             let _ = write!(out, ": {reason}");
@@ -216,6 +218,9 @@ fn render_error(out: &mut String, error: &ErrorReport, failed: &[Diagnosis]) {
         render_failure(out, failure);
     } else if error.prisma_code == Some("P3009") {
         render_failed(out, failed);
+    } else if error.id == "resolve/complete_refused" && !failed.is_empty() {
+        render_failed(out, failed);
+        let _ = writeln!(out, "error: {}", error.message);
     } else {
         if let Some(code) = error.prisma_code {
             let _ = write!(out, "Error: {code}\n\n");
@@ -257,13 +262,18 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
     match (&e.sqlstate, &e.message) {
         (None, None) => out.push_str("  error:       none recorded\n"),
         (code, message) => {
-            let code = code.as_deref().unwrap_or("?????");
+            let code = code.as_deref().unwrap_or("no SQLSTATE in the log");
             let condition = e.condition.map(|c| format!(" {c}")).unwrap_or_default();
+            let message = message.as_deref().unwrap_or("(no message)");
+            let mut lines = message.lines();
             let _ = writeln!(
                 out,
                 "  error:       {code}{condition}: {}",
-                message.as_deref().unwrap_or("(no message)")
+                lines.next().unwrap_or("")
             );
+            for line in lines {
+                let _ = writeln!(out, "               {line}");
+            }
         }
     }
     if let Some(detail) = &e.detail {
@@ -280,42 +290,78 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
     let _ = writeln!(out, "  local file:  {file}; {} statement(s)", d.statements);
     match &d.failing_statement {
         Some(f) => {
+            let exact = if f.exact { "" } else { " (best guess)" };
+            let fragment = f
+                .fragment
+                .as_ref()
+                .map(|g| format!(", fragment {} of {} Prisma's adapter sent", g.number, g.of))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  failed at:   statement {} (line {}):",
-                f.index, f.line
+                "  failed at:   statement {} (line {}){fragment}{exact}:",
+                f.statement.index, f.statement.line
             );
-            for line in f.text.lines() {
+            for line in f.statement.text.lines() {
                 let _ = writeln!(out, "                {line}");
             }
         }
-        None if d.local_file.changed_since_failure == Some(true) => out.push_str(
-            "  failed at:   not located (the file changed since the failure and the error names nothing in it)\n",
-        ),
-        None => out.push_str("  failed at:   not located\n"),
+        None => {
+            let why = d.not_located_because.as_deref().unwrap_or("no evidence");
+            let _ = writeln!(out, "  failed at:   not located ({why})");
+        }
     }
     if !d.effects.is_empty() {
         out.push_str("  effects in the database:\n");
         for effect in &d.effects {
-            let state = match effect.present {
+            let mut state = match effect.present {
                 Some(true) => "present",
                 Some(false) => "absent",
                 None => "unknown",
-            };
+            }
+            .to_string();
+            match effect.ran {
+                Some(true) => state.push_str(", committed before the failure"),
+                Some(false) => state.push_str(", never ran"),
+                None => {}
+            }
+            if effect.idempotent {
+                state.push_str(", idempotent");
+            }
             let _ = writeln!(
                 out,
                 "    {:>3}. line {:<4} {:<20} {:<32} {state}",
                 effect.index,
                 effect.line,
-                effect.kind,
+                effect.kind.as_str(),
                 effect.object.as_deref().unwrap_or("")
             );
         }
     }
     let _ = writeln!(out, "  verdict:     {}", d.verdict.as_str());
     let _ = writeln!(out, "  why:         {}", d.explanation);
+    if d.complete.possible {
+        let _ = writeln!(
+            out,
+            "  complete:    possible: prisma-release deploy --resolve-failed complete runs {}",
+            d.complete.remaining_text()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  complete:    refused: {}",
+            d.complete.refused_because.join("; ")
+        );
+    }
     out.push_str("  next steps:\n");
-    for step in &d.next_steps {
+    render_steps(out, &d.next_steps);
+    if d.complete.possible && !d.revert_steps.is_empty() {
+        out.push_str("  or, to undo it instead:\n");
+        render_steps(out, &d.revert_steps);
+    }
+}
+
+fn render_steps(out: &mut String, steps: &[crate::diagnose::NextStep]) {
+    for step in steps {
         let _ = writeln!(out, "    {}\n        # {}", step.command, step.why);
     }
 }
@@ -393,6 +439,10 @@ pub fn human_resolve(report: &Report<ResolveBody>) -> Human {
     let name = report.body.migration.as_deref().unwrap_or("");
     let _ = match report.body.action {
         Some(ResolveAction::Applied) => writeln!(out.stdout, "Migration {name} marked as applied."),
+        Some(ResolveAction::Completed) => writeln!(
+            out.stdout,
+            "Migration {name} completed: the statements that never ran were applied and it is recorded as applied."
+        ),
         Some(ResolveAction::Deleted) => writeln!(
             out.stdout,
             "Deleted {} failed row(s) of migration {name}.",

@@ -220,6 +220,7 @@ pub enum ResolveAction {
     RolledBack,
     Applied,
     Deleted,
+    Completed,
 }
 
 /// How many migrations are in each state.

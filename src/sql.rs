@@ -123,7 +123,7 @@ pub fn transaction_blocker(text: &str) -> Option<&'static str> {
 
 /// Token classes; only as fine-grained as splitting and keyword matching need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     Space,
     Comment,
     /// Unquoted identifier or keyword.
@@ -142,15 +142,24 @@ enum Kind {
 }
 
 impl Kind {
-    fn is_significant(self) -> bool {
+    /// Not whitespace, not a comment.
+    pub fn is_significant(self) -> bool {
         !matches!(self, Kind::Space | Kind::Comment)
     }
 }
 
+/// One lexical token: its class and its byte range in the lexed text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Token {
-    kind: Kind,
-    range: Range<usize>,
+pub struct Token {
+    pub kind: Kind,
+    pub range: Range<usize>,
+}
+
+/// Every token of `text` (whitespace and comments included), by PostgreSQL's lexical rules. The
+/// diagnosis reads DDL headers and locates the `;` Prisma's adapter cuts at with it, so there is one
+/// tokenizer in the crate.
+pub fn tokens(text: &str) -> impl Iterator<Item = Token> + '_ {
+    Lexer::new(text)
 }
 
 fn is_space(b: u8) -> bool {

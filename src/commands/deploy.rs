@@ -181,6 +181,7 @@ fn rows_to_resolve(
                 return refuse();
             }
         }
+        ResolveFailed::Complete => diagnose::complete::check_all(diagnoses)?,
         ResolveFailed::Always => {
             for d in diagnoses {
                 ctx.out.warn(&format!(
@@ -199,7 +200,10 @@ fn rows_to_resolve(
             migration: d.migration.clone(),
             id: d.id.clone(),
             verdict: d.verdict,
-            action: args.resolve_as,
+            action: match args.resolve_failed {
+                ResolveFailed::Complete => ResolveAs::Completed,
+                _ => args.resolve_as,
+            },
         })
         .collect())
 }
@@ -209,6 +213,10 @@ fn rows_to_resolve(
 fn simulate_resolution(rows: &mut Vec<HistoryRow>, resolved: &[ResolvedRow]) {
     rows.retain_mut(|row| match resolved.iter().find(|r| r.id == row.id) {
         Some(r) if r.action == ResolveAs::Delete => false,
+        Some(r) if r.action == ResolveAs::Completed => {
+            row.finished_at = Some("completing".into());
+            true
+        }
         Some(_) => {
             row.rolled_back_at = Some("resolving".into());
             true
@@ -218,9 +226,19 @@ fn simulate_resolution(rows: &mut Vec<HistoryRow>, resolved: &[ResolvedRow]) {
 }
 
 /// Writes the resolutions chosen by [`rows_to_resolve`], each only if its row is still failed.
-fn write_resolutions(session: &mut Session, resolved: &[ResolvedRow], ctx: &Context) -> Result<()> {
-    for row in resolved {
+fn write_resolutions(
+    session: &mut Session,
+    report: &DeployBody,
+    local: &[LocalMigration],
+    ctx: &Context,
+) -> Result<()> {
+    for row in &report.resolved {
         let still_failed = match row.action {
+            ResolveAs::Completed => {
+                let done = diagnose::complete::finish(session, &report.failed, &row.id, local)?;
+                ctx.out.progress(&done.summary(&row.migration));
+                continue;
+            }
             ResolveAs::RolledBack => history::mark_rolled_back(session, &row.id)?,
             ResolveAs::Delete => history::delete_failed(session, &row.id)?,
         };
@@ -237,6 +255,7 @@ fn write_resolutions(session: &mut Session, resolved: &[ResolvedRow], ctx: &Cont
             match row.action {
                 ResolveAs::RolledBack => "marked rolled back",
                 ResolveAs::Delete => "row deleted",
+                ResolveAs::Completed => "completed",
             }
         ));
     }
@@ -281,7 +300,7 @@ fn deploy_locked(
     report: &mut Report<DeployBody>,
 ) -> Result<()> {
     let table = inspect_and_plan(session, local, args, ctx, report)?;
-    write_resolutions(session, &report.body.resolved, ctx)?;
+    write_resolutions(session, &report.body, local, ctx)?;
     if matches!(table, TableState::Missing { .. }) {
         connect::ensure_schema(session, spec)?;
         history::create_if_missing(session, &table)?;

@@ -14,7 +14,7 @@ use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, TableState};
 use crate::migrations::{self, LocalMigration};
 use crate::report::{CommandName, Report, ResolveAction, ResolveBody};
-use crate::{lock, timestamp};
+use crate::{diagnose, lock, timestamp};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// What the user asked for.
@@ -23,6 +23,8 @@ enum Action {
     RolledBack,
     Applied,
     Delete,
+    /// `--complete`: finish a half-applied migration ([`crate::diagnose::complete`]).
+    Complete,
 }
 
 impl Action {
@@ -31,6 +33,7 @@ impl Action {
             Action::RolledBack => ResolveAction::RolledBack,
             Action::Applied => ResolveAction::Applied,
             Action::Delete => ResolveAction::Deleted,
+            Action::Complete => ResolveAction::Completed,
         }
     }
 }
@@ -43,12 +46,18 @@ pub fn run(ctx: &Context, args: &ResolveArgs) -> Report<ResolveBody> {
 }
 
 fn action(args: &ResolveArgs) -> (Action, String) {
-    match (&args.rolled_back, &args.applied, &args.delete) {
-        (Some(name), _, _) => (Action::RolledBack, name.clone()),
-        (_, Some(name), _) => (Action::Applied, name.clone()),
-        (_, _, Some(name)) => (Action::Delete, name.clone()),
-        // clap's required group guarantees one of the three.
-        (None, None, None) => (Action::RolledBack, String::new()),
+    match (
+        &args.rolled_back,
+        &args.applied,
+        &args.delete,
+        &args.complete,
+    ) {
+        (Some(name), _, _, _) => (Action::RolledBack, name.clone()),
+        (_, Some(name), _, _) => (Action::Applied, name.clone()),
+        (_, _, Some(name), _) => (Action::Delete, name.clone()),
+        (_, _, _, Some(name)) => (Action::Complete, name.clone()),
+        // clap's required group guarantees one of the four.
+        (None, None, None, None) => (Action::RolledBack, String::new()),
     }
 }
 
@@ -86,9 +95,10 @@ fn resolve(ctx: &Context, args: &ResolveArgs, report: &mut Report<ResolveBody>) 
     result
 }
 
-/// `--applied` needs the local migration (P3017) and checks the lock file, as Prisma does.
+/// `--applied` needs the local migration (P3017) and checks the lock file, as Prisma does;
+/// `--complete` needs the local migration to run its remaining statements.
 fn local_for(action: Action, ctx: &Context, name: &str) -> Result<Option<LocalMigration>> {
-    if action != Action::Applied {
+    if !matches!(action, Action::Applied | Action::Complete) {
         return Ok(None);
     }
     migrations::check_lock_file(&ctx.migrations_dir)?;
@@ -135,6 +145,14 @@ fn check_preconditions(action: Action, name: &str, rows: &Option<Vec<HistoryRow>
         }
         Action::Delete if !named.iter().any(|r| r.is_failed()) => {
             Err(Error::ResolveNothingToDelete { name })
+        }
+        Action::Complete if named.iter().filter(|r| r.is_failed()).count() != 1 => {
+            Err(Error::CompleteRefused {
+                name,
+                reasons: vec![
+                    "it has no failed row (or several): run prisma-release diagnose".into(),
+                ],
+            })
         }
         _ => Ok(()),
     }
@@ -187,6 +205,9 @@ fn resolve_locked(
 ) -> Result<()> {
     let mut rows = read_rows(session)?;
     check_preconditions(action, name, &rows)?;
+    if let (Action::Complete, Some(local)) = (action, local) {
+        return complete_locked(session, &failed_rows(&rows, name), local, report);
+    }
     if rows.is_none() && action == Action::Applied {
         // Baselining: Prisma creates the table without the emptiness check.
         history::create_if_missing(
@@ -204,7 +225,9 @@ fn resolve_locked(
     for id in &failed {
         let still_failed = match action {
             Action::Delete => history::delete_failed(session, id)?,
-            Action::RolledBack | Action::Applied => history::mark_rolled_back(session, id)?,
+            Action::RolledBack | Action::Applied | Action::Complete => {
+                history::mark_rolled_back(session, id)?
+            }
         };
         if !still_failed {
             return Err(Error::ResolveConflict {
@@ -222,5 +245,24 @@ fn resolve_locked(
             .push(history::insert_applied(session, name, checksum)?);
     }
     report.body.action = Some(action.done());
+    Ok(())
+}
+
+/// `--complete`: diagnose the failed row again under the lock, then finish it (or refuse).
+fn complete_locked(
+    session: &mut Session,
+    failed: &[&HistoryRow],
+    local: &LocalMigration,
+    report: &mut Report<ResolveBody>,
+) -> Result<()> {
+    let row = failed.first().ok_or_else(|| Error::CompleteRefused {
+        name: local.name.clone(),
+        reasons: vec!["it has no failed row".into()],
+    })?;
+    let diagnosis = diagnose::diagnose(session, row, Some(local))?;
+    let done = diagnose::complete::run(session, &diagnosis, local)?;
+    report.body.rows.push(row.id.clone());
+    report.body.rows.push(done.row);
+    report.body.action = Some(Action::Complete.done());
     Ok(())
 }

@@ -167,16 +167,60 @@ fn fill_from_display_form(text: &str, error: &mut LoggedError) {
     if error.sqlstate.is_none() {
         error.sqlstate = json_code(text);
     }
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
         let line = line.trim();
-        if let Some(message) = after_marker(line, "ERROR: ") {
-            error.message.get_or_insert(message);
+        if let Some(first) = after_marker(line, "ERROR: ") {
+            if error.message.is_none() {
+                error.message = Some(continued(first, &lines[i + 1..]));
+            }
         } else if let Some(detail) = after_marker(line, "DETAIL: ") {
             error.detail.get_or_insert(detail);
         } else if let Some(hint) = after_marker(line, "HINT: ") {
             error.hint.get_or_insert(hint);
         }
     }
+    if error.message.is_none() {
+        error.message = adapter_error_line(&lines);
+    }
+}
+
+/// A message continues over the following lines (PostgreSQL quotes whole fragments, newlines
+/// included, in `at or near "…"`) until a blank line, `DETAIL:`/`HINT:`/`Position:`, or the
+/// engine's backtrace (`   0: sql_schema_connector::…`).
+fn continued(first: String, rest: &[&str]) -> String {
+    let mut message = first;
+    for line in rest {
+        let trimmed = line.trim_start();
+        let ends = line.trim().is_empty()
+            || ["DETAIL: ", "HINT: ", "Position:", "DbError {"]
+                .iter()
+                .any(|m| trimmed.starts_with(m))
+            || is_backtrace_line(trimmed);
+        if ends {
+            break;
+        }
+        message.push('\n');
+        message.push_str(line);
+    }
+    message
+}
+
+/// `0: sql_schema_connector::apply_migration::apply_script`: a frame of the engine's span trace.
+fn is_backtrace_line(trimmed: &str) -> bool {
+    let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && trimmed[digits..].starts_with(": ")
+}
+
+/// The adapter's typed errors carry no `ERROR:` line: `external connector error` is followed by the
+/// message itself (`No such table: Nope`).
+fn adapter_error_line(lines: &[&str]) -> Option<String> {
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == "external connector error")?;
+    let first = lines.get(at + 1)?.trim();
+    (!first.is_empty() && !is_backtrace_line(first))
+        .then(|| continued(first.to_string(), &lines[at + 2..]))
 }
 
 /// The text after the first `marker` in a line (`Error querying the database: ERROR: x` → `x`).
@@ -308,6 +352,22 @@ mod tests {
         assert_eq!(parsed.format, LogFormat::DriverAdapter);
         assert_eq!(parsed.error.sqlstate.as_deref(), Some("42P07"));
         assert_eq!(parsed.error.condition, Some("duplicate_table"));
+    }
+
+    /// Verbatim from Prisma 6.19.3 with `@prisma/adapter-pg` (a `$$` body cut by its `split(";")`).
+    const REAL_ADAPTER_LOG: &str = "external connector error\nError querying the database: ERROR: unterminated dollar-quoted string at or near \"$$\nBEGIN\n  NEW.\"updatedAt\" = now()\"\n   0: sql_schema_connector::apply_migration::apply_script\n           with migration_name=\"20240102000000_fn\"\n             at schema-engine/connectors/sql-schema-connector/src/apply_migration.rs:113\n   1: schema_commands::commands::apply_migrations::Applying migration\n           with migration_name=\"20240102000000_fn\"\n             at schema-engine/commands/src/commands/apply_migrations.rs:95\n   2: schema_engine_wasm::wasm::engine::ApplyMigrations\n             at schema-engine/schema-engine-wasm/src/wasm/engine.rs:167";
+
+    #[test]
+    fn real_adapter_log_keeps_the_whole_quoted_fragment() {
+        let parsed = parse(Some(REAL_ADAPTER_LOG));
+        assert_eq!(parsed.format, LogFormat::DriverAdapter);
+        assert_eq!(parsed.error.sqlstate, None);
+        assert_eq!(
+            parsed.error.message.as_deref(),
+            Some("unterminated dollar-quoted string at or near \"$$\nBEGIN\n  NEW.\"updatedAt\" = now()\"")
+        );
+        let typed = parse(Some("external connector error\nNo such table: Nope\n   0: sql_schema_connector::apply_migration::apply_script\n"));
+        assert_eq!(typed.error.message.as_deref(), Some("No such table: Nope"));
     }
 
     #[test]

@@ -5,17 +5,30 @@
 //! This replaces the blind `DELETE FROM _prisma_migrations` people do today with evidence: only a
 //! `not_applied` verdict is safe to mark rolled back and retry automatically.
 
+pub mod adapter;
+pub mod classify;
+pub mod complete;
+pub mod locate;
 pub mod logs;
 pub mod probe;
+mod remedy;
 pub mod sqlstate;
+mod verdict;
 
 use crate::connect::Session;
 use crate::error::Result;
 use crate::history::HistoryRow;
 use crate::migrations::LocalMigration;
+use crate::outcome;
 use crate::sql;
+use adapter::CutReason;
+use classify::EffectKind;
+use complete::Completion;
+use locate::Location;
 use logs::{LogFormat, LoggedError};
 use serde::Serialize;
+
+pub use verdict::verdict;
 
 /// How much of a failed migration is in the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,7 +36,7 @@ use serde::Serialize;
 pub enum Verdict {
     /// No effect present: safe to mark rolled back and retry.
     NotApplied,
-    /// Effects of some statements present, others absent: a person must revert or complete them.
+    /// Effects of some statements present, others absent: revert them, or complete the migration.
     PartiallyApplied,
     /// Every effect present (e.g. a hotfix applied by hand): mark it applied.
     FullyApplied,
@@ -51,14 +64,45 @@ pub struct LocalFile {
     pub changed_since_failure: Option<bool>,
 }
 
-/// The statement that failed.
+/// How the failing statement was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocatedBy {
+    /// prisma-release's own log names it.
+    LoggedStatement,
+    /// The native engine's character position.
+    Position,
+    /// The native engine's red line in its `Position:` excerpt.
+    PositionExcerpt,
+    /// The first statement naming the object the error names.
+    ObjectInMessage,
+    /// The fragment Prisma's driver adapter sent, quoted (or named) in its log.
+    AdapterFragment,
+}
+
+/// The fragment Prisma's adapter sent when it failed (its `split(";")`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FailedFragment {
+    /// 1-based, among the fragments sent.
+    pub number: usize,
+    /// How many fragments the adapter makes of the file.
+    pub of: usize,
+    pub text: String,
+}
+
+/// The statement that failed: where ([`outcome::FailingStatement`], the same data a failed deploy
+/// reports) and how we know.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FailingStatement {
-    pub index: usize,
-    pub line: usize,
-    pub text: String,
-    /// How it was located: `logged_statement`, `position`, `position_excerpt` or `object_in_message`.
-    pub located_by: &'static str,
+    #[serde(flatten)]
+    pub statement: outcome::FailingStatement,
+    pub located_by: LocatedBy,
+    /// The evidence allows no other statement (`complete` and `safe` rely only on exact locations).
+    pub exact: bool,
+    /// For Prisma's driver adapter: the fragment it sent.
+    pub fragment: Option<FailedFragment>,
+    /// Why the adapter's splitter cut this statement, when it did.
+    pub cut: Option<CutReason>,
 }
 
 /// One statement's effect.
@@ -66,19 +110,52 @@ pub struct FailingStatement {
 pub struct Effect {
     pub index: usize,
     pub line: usize,
-    /// `create_table`, `add_column`, `create_index`, … or `other`.
-    pub kind: &'static str,
+    pub kind: EffectKind,
     pub object: Option<String>,
     /// `true` present, `false` absent, `null` unknown.
     pub present: Option<bool>,
     pub note: Option<String>,
+    /// Harmless to run again (`IF NOT EXISTS`, `OR REPLACE`, `IF EXISTS`): never damage.
+    pub idempotent: bool,
+    /// From the located failure: `true` committed before it, `false` never ran, `null` unknown.
+    pub ran: Option<bool>,
+    /// Present but broken (an INVALID index).
+    #[serde(skip)]
+    pub invalid: bool,
+    /// SQL that undoes it.
+    #[serde(skip)]
+    pub revert: Option<String>,
+}
+
+impl Effect {
+    /// Something of this statement may be in the database and matters: not idempotent, not a read, and
+    /// it ran (or may have run and its effect is not provably absent).
+    pub fn is_damage(&self) -> bool {
+        if self.idempotent || self.kind.has_no_effect() {
+            return false;
+        }
+        match self.ran {
+            Some(ran) => ran,
+            None => self.present != Some(false),
+        }
+    }
+}
+
+/// Who runs a next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Tool {
+    #[serde(rename = "prisma-release")]
+    PrismaRelease,
+    #[serde(rename = "prisma")]
+    Prisma,
+    #[serde(rename = "sql")]
+    Sql,
 }
 
 /// A command that moves the user forward.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct NextStep {
-    /// `prisma-release`, `prisma` or `sql`.
-    pub tool: &'static str,
+    pub tool: Tool,
     pub command: String,
     pub why: String,
 }
@@ -97,11 +174,18 @@ pub struct Diagnosis {
     /// Statements in the local file (0 when it is missing).
     pub statements: usize,
     pub failing_statement: Option<FailingStatement>,
+    /// Why `failing_statement` is null, in words.
+    pub not_located_because: Option<String>,
     pub effects: Vec<Effect>,
     pub verdict: Verdict,
     /// Why the verdict is what it is, in words.
     pub explanation: String,
+    /// Whether `--resolve-failed complete` can finish this migration, and why not.
+    pub complete: Completion,
+    /// The way forward, in order.
     pub next_steps: Vec<NextStep>,
+    /// Undoing what the migration left instead (when something must be undone), in order.
+    pub revert_steps: Vec<NextStep>,
 }
 
 /// Diagnoses every failed row, each against its local directory when there is one.
@@ -132,14 +216,16 @@ pub fn diagnose(
         .and_then(|s| s.sql().ok());
     let statements = script.map(sql::statements).unwrap_or_default();
     let unchanged = local_file.changed_since_failure == Some(false);
-    let failing = script.and_then(|s| locate_failing(s, &statements, &parsed, unchanged));
+    let location = script.map(|s| locate::locate(s, &statements, &parsed, unchanged));
+    let located = location.as_ref().and_then(|l| l.as_ref().ok());
     let effects = match script {
-        Some(s) => probe_effects(session, s, &statements)?,
+        Some(s) => probe_effects(session, s, &statements, located)?,
         None => Vec::new(),
     };
-    let verdict = verdict(&effects);
-    let explanation = explain(&parsed, &local_file, &effects, verdict);
-    let next_steps = next_steps(&row.migration_name, verdict, &effects);
+    let verdict = verdict(&effects, located);
+    let explanation = verdict::explain(&parsed, &local_file, &effects, verdict, located);
+    let complete = complete::assess(&parsed, &local_file, located, &effects, location.as_ref());
+    let steps = remedy::steps(&row.migration_name, verdict, &effects, &complete);
     Ok(Diagnosis {
         migration: row.migration_name.clone(),
         id: row.id.clone(),
@@ -150,11 +236,18 @@ pub fn diagnose(
         error: parsed.error,
         local_file,
         statements: statements.len(),
-        failing_statement: failing,
+        failing_statement: located.map(|l| l.failing.clone()),
+        not_located_because: match &location {
+            Some(Err(why)) => Some(why.clone()),
+            None => Some("the local migration.sql is missing".into()),
+            Some(Ok(_)) => None,
+        },
         effects,
         verdict,
         explanation,
-        next_steps,
+        complete,
+        next_steps: steps.next,
+        revert_steps: steps.revert,
     })
 }
 
@@ -173,335 +266,59 @@ fn local_file(row: &HistoryRow, local: Option<&LocalMigration>) -> LocalFile {
     }
 }
 
-/// Position in the log, else the object named in the message, else nothing. Positions and line
-/// numbers only mean something when the file is the one that failed.
-fn locate_failing(
-    script: &str,
-    statements: &[sql::Statement],
-    parsed: &logs::ParsedLog,
-    unchanged: bool,
-) -> Option<FailingStatement> {
-    let found = |index: usize, located_by| {
-        statements.get(index).map(|s| FailingStatement {
-            index: index + 1,
-            line: s.line,
-            text: s.text(script).to_string(),
-            located_by,
-        })
-    };
-    if unchanged {
-        if let Some(k) = parsed.failing_statement.filter(|k| *k >= 1) {
-            return found(k - 1, "logged_statement");
-        }
-        if let Some(i) = parsed
-            .error
-            .position
-            .and_then(|p| statement_at_char(script, statements, p))
-        {
-            return found(i, "position");
-        }
-        if let Some(line) = parsed.failing_line {
-            if let Some(i) = statements.iter().rposition(|s| s.line <= line) {
-                return found(i, "position_excerpt");
-            }
-        }
-    }
-    let object = parsed.error.message.as_deref().and_then(first_quoted)?;
-    let quoted = format!("\"{object}\"");
-    let i = statements.iter().position(|s| {
-        let text = s.text(script);
-        text.contains(&quoted)
-            || text
-                .split(|c: char| !c.is_alphanumeric() && c != '_')
-                .any(|w| w == object)
-    })?;
-    found(i, "object_in_message")
-}
-
-/// The statement containing 1-based character `position` of the script.
-fn statement_at_char(
-    script: &str,
-    statements: &[sql::Statement],
-    position: usize,
-) -> Option<usize> {
-    let byte = script
-        .char_indices()
-        .nth(position.checked_sub(1)?)
-        .map(|(b, _)| b)?;
-    statements.iter().position(|s| s.span.contains(&byte))
-}
-
-/// The first `"quoted"` name in an error message (`relation "User" already exists` → `User`).
-fn first_quoted(message: &str) -> Option<&str> {
-    let start = message.find('"')? + 1;
-    let end = start + message[start..].find('"')?;
-    Some(&message[start..end])
-}
-
+/// Classifies and probes every statement, then reads the results in the light of the location and of
+/// each other (a DROP whose object a later statement re-created is done, not undone).
 fn probe_effects(
     session: &mut Session,
     script: &str,
     statements: &[sql::Statement],
+    location: Option<&Location>,
 ) -> Result<Vec<Effect>> {
     let mut effects = Vec::with_capacity(statements.len());
+    let mut identities = Vec::with_capacity(statements.len());
     for (i, statement) in statements.iter().enumerate() {
-        let classified = probe::classify(statement.text(script));
-        let (kind, object, check) = match classified {
-            Some(c) => (c.kind, c.object, c.check),
-            None => ("other", None, None),
-        };
-        let observed = match &check {
+        let classified = classify::classify(statement.text(script));
+        let observed = match &classified.check {
             Some(check) => Some(probe::evaluate(session, check)?),
             None => None,
         };
+        identities.push(
+            classified
+                .check
+                .as_ref()
+                .map(|c| (c.identity(), c.is_removal())),
+        );
         effects.push(Effect {
             index: i + 1,
             line: statement.line,
-            kind,
-            object,
+            kind: classified.kind,
+            object: classified.object,
             present: observed.as_ref().map(|o| o.present),
-            note: observed.and_then(|o| o.note),
+            note: observed.as_ref().and_then(|o| o.note.clone()),
+            idempotent: classified.idempotent,
+            ran: location.and_then(|l| l.ran(i)),
+            invalid: observed.is_some_and(|o| o.invalid),
+            revert: classified.revert,
         });
     }
+    mark_recreated_drops(&mut effects, &identities);
     Ok(effects)
 }
 
-/// The verdict from the probed effects (pure):
-/// - a present effect with a note (an INVALID index) → `partially_applied`;
-/// - some present and some absent → `partially_applied` (certain, whatever the unknowns);
-/// - all known present → `fully_applied` if nothing is unknown, else `unknown`;
-/// - none present → `not_applied` if no unknown statement comes before the first absent one
-///   (statements run in order, so nothing after an absent effect ran), else `unknown`;
-/// - nothing known (no file, or only unrecognised statements) → `unknown`.
-pub fn verdict(effects: &[Effect]) -> Verdict {
-    // A present-but-broken effect (an INVALID index) blocks both a retry and "applied".
-    if effects
-        .iter()
-        .any(|e| e.present == Some(true) && e.note.is_some())
-    {
-        return Verdict::PartiallyApplied;
-    }
-    let present = effects.iter().filter(|e| e.present == Some(true)).count();
-    let first_absent = effects.iter().position(|e| e.present == Some(false));
-    let first_unknown = effects.iter().position(|e| e.present.is_none());
-    match (present, first_absent, first_unknown) {
-        (p, Some(_), _) if p > 0 => Verdict::PartiallyApplied,
-        (p, None, None) if p > 0 => Verdict::FullyApplied,
-        (p, None, Some(_)) if p > 0 => Verdict::Unknown,
-        (_, Some(absent), Some(unknown)) if unknown < absent => Verdict::Unknown,
-        (_, Some(_), _) => Verdict::NotApplied,
-        _ => Verdict::Unknown,
-    }
-}
-
-fn explain(
-    parsed: &logs::ParsedLog,
-    local: &LocalFile,
-    effects: &[Effect],
-    verdict: Verdict,
-) -> String {
-    let mut parts = Vec::new();
-    parts.push(match parsed.format {
-        LogFormat::Empty => "The logs are empty: the migrating process died (or was killed) mid-migration, before it could record an error.".to_string(),
-        LogFormat::NativeEngine => "Prisma's native engine recorded the failure (it runs a file as one implicit transaction, unless the file has its own transaction control).".to_string(),
-        LogFormat::DriverAdapter => "Prisma recorded the failure through a driver adapter (statement by statement: earlier statements may have been committed).".to_string(),
-        LogFormat::PrismaRelease => match parsed.statements_committed {
-            Some(k) => format!("prisma-release ran this migration statement by statement; {k} statement(s) were committed before the failure."),
-            None => "prisma-release ran this migration statement by statement.".to_string(),
-        },
-        LogFormat::Unrecognized => "The logs are in a format this tool does not recognise; see the raw text.".to_string(),
-    });
-    if !local.present {
-        parts.push("The migration's local migration.sql is missing, so its statements cannot be probed; only the log is evidence.".into());
-    } else if local.changed_since_failure == Some(true) {
-        parts.push("The local migration.sql was edited since the failure; the probe checks the current file.".into());
-    }
-    let present: Vec<String> = effects
-        .iter()
-        .filter(|e| e.present == Some(true))
-        .map(|e| format!("{} {}", e.kind, e.object.as_deref().unwrap_or("?")))
-        .collect();
-    parts.push(match verdict {
-        Verdict::NotApplied => "No effect of the migration is in the database: it is safe to mark it rolled back and apply it again.".into(),
-        Verdict::PartiallyApplied => format!("Some statements left effects in the database ({}): revert them or complete the migration by hand before resolving.", present.join(", ")),
-        Verdict::FullyApplied => "Every effect of the migration is in the database (applied by hand?): mark it applied.".into(),
-        Verdict::Unknown => "The probe cannot tell what the migration left behind (statements it does not understand, or no local file): inspect the database before resolving.".into(),
-    });
-    if let Some(note) = effects.iter().find_map(|e| e.note.as_ref()) {
-        parts.push(note.clone());
-    }
-    parts.join(" ")
-}
-
-fn next_steps(name: &str, verdict: Verdict, effects: &[Effect]) -> Vec<NextStep> {
-    let step = |tool, command: String, why: &str| NextStep {
-        tool,
-        command,
-        why: why.to_string(),
-    };
-    let rolled_back = [
-        step(
-            "prisma-release",
-            format!("prisma-release resolve --rolled-back \"{name}\""),
-            "mark it rolled back; the next deploy applies it again",
-        ),
-        step(
-            "prisma",
-            format!("npx prisma migrate resolve --rolled-back \"{name}\""),
-            "the same with the Prisma CLI",
-        ),
-    ];
-    let applied = [
-        step(
-            "prisma-release",
-            format!("prisma-release resolve --applied \"{name}\""),
-            "record it as applied without running it",
-        ),
-        step(
-            "prisma",
-            format!("npx prisma migrate resolve --applied \"{name}\""),
-            "the same with the Prisma CLI",
-        ),
-    ];
-    let mut steps = Vec::new();
-    for effect in effects.iter().filter(|e| e.note.is_some()) {
-        if let Some(object) = &effect.object {
-            steps.push(step(
-                "sql",
-                format!("DROP INDEX CONCURRENTLY IF EXISTS {object};"),
-                "remove the invalid index a failed CREATE INDEX CONCURRENTLY left",
-            ));
+/// `DROP CONSTRAINT "X"` followed by `ADD CONSTRAINT "X" …`: once the re-added one is present (with
+/// its new definition), the drop is done although an object of that name exists.
+fn mark_recreated_drops(effects: &mut [Effect], identities: &[Option<(Option<String>, bool)>]) {
+    for i in 0..effects.len() {
+        let Some((Some(object), true)) = &identities[i] else {
+            continue;
+        };
+        let recreated = (i + 1..effects.len()).find(|&j| {
+            matches!(&identities[j], Some((Some(o), false)) if o == object)
+                && effects[j].present == Some(true)
+        });
+        if let Some(j) = recreated {
+            effects[i].present = Some(true);
+            effects[i].note = Some(format!("re-created by statement {}", j + 1));
         }
-    }
-    match verdict {
-        Verdict::NotApplied => {
-            steps.push(step(
-                "prisma-release",
-                "prisma-release deploy --resolve-failed safe".into(),
-                "resolve it (nothing was applied) and deploy again",
-            ));
-            steps.extend(rolled_back);
-        }
-        Verdict::FullyApplied => steps.extend(applied),
-        Verdict::PartiallyApplied | Verdict::Unknown => {
-            // Newest first: dropping a table first would already have dropped its indexes.
-            steps.extend(effects.iter().rev().filter_map(|e| {
-                revert_sql(e).map(|sql| {
-                    step(
-                        "sql",
-                        sql,
-                        &format!(
-                            "reverts statement {} (line {}) — review before running",
-                            e.index, e.line
-                        ),
-                    )
-                })
-            }));
-            steps.extend(rolled_back.into_iter().map(|mut s| {
-                s.why = format!("after reverting what it applied by hand: {}", s.why);
-                s
-            }));
-            steps.extend(applied.into_iter().map(|mut s| {
-                s.why = format!(
-                    "after completing the remaining statements by hand: {}",
-                    s.why
-                );
-                s
-            }));
-        }
-    }
-    steps
-}
-
-/// The SQL that undoes a present effect, for the kinds where the object alone says what to drop.
-fn revert_sql(effect: &Effect) -> Option<String> {
-    if effect.present != Some(true) || effect.note.is_some() {
-        return None;
-    }
-    let object = effect.object.as_deref()?;
-    match effect.kind {
-        "create_table" => Some(format!("DROP TABLE {object};")),
-        "create_index" | "create_unique_index" => Some(format!("DROP INDEX {object};")),
-        "create_enum" => Some(format!("DROP TYPE {object};")),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn effects(states: &[Option<bool>]) -> Vec<Effect> {
-        states
-            .iter()
-            .enumerate()
-            .map(|(i, present)| Effect {
-                index: i + 1,
-                line: i + 1,
-                kind: "other",
-                object: None,
-                present: *present,
-                note: None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn verdicts() {
-        use Verdict::*;
-        assert_eq!(verdict(&effects(&[Some(false), Some(false)])), NotApplied);
-        assert_eq!(
-            verdict(&effects(&[Some(false), None, Some(false)])),
-            NotApplied,
-            "unknowns after an absent effect never ran"
-        );
-        assert_eq!(
-            verdict(&effects(&[None, Some(false)])),
-            Unknown,
-            "an unknown before the first absent effect may have run"
-        );
-        assert_eq!(
-            verdict(&effects(&[Some(true), Some(false)])),
-            PartiallyApplied
-        );
-        assert_eq!(
-            verdict(&effects(&[Some(true), None, Some(false)])),
-            PartiallyApplied
-        );
-        assert_eq!(verdict(&effects(&[Some(true), Some(true)])), FullyApplied);
-        assert_eq!(verdict(&effects(&[Some(true), None])), Unknown);
-        assert_eq!(verdict(&effects(&[None])), Unknown);
-        assert_eq!(verdict(&[]), Unknown, "no file, no evidence");
-        let mut broken = effects(&[Some(true)]);
-        broken[0].note = Some("INVALID index".into());
-        assert_eq!(
-            verdict(&broken),
-            PartiallyApplied,
-            "an invalid index is neither applied nor absent"
-        );
-    }
-
-    #[test]
-    fn first_quoted_name() {
-        assert_eq!(
-            first_quoted("relation \"User\" already exists"),
-            Some("User")
-        );
-        assert_eq!(first_quoted("no quotes"), None);
-    }
-
-    #[test]
-    fn locate_by_object_and_position() {
-        let script = "CREATE TABLE \"A\" (id int);\nALTER TABLE \"Nope\" ADD COLUMN x int;\n";
-        let statements = sql::statements(script);
-        let mut parsed = logs::parse(Some("Database error code: 42P01\n\nDatabase error:\nERROR: relation \"Nope\" does not exist\n"));
-        let found = locate_failing(script, &statements, &parsed, false).unwrap();
-        assert_eq!(
-            (found.index, found.line, found.located_by),
-            (2, 2, "object_in_message")
-        );
-        parsed.error.position = Some(40);
-        let found = locate_failing(script, &statements, &parsed, true).unwrap();
-        assert_eq!((found.index, found.located_by), (2, "position"));
     }
 }

@@ -92,6 +92,28 @@ pub struct DiagnosedStatement {
     pub line: usize,
     pub text: String,
     pub located_by: String,
+    pub exact: bool,
+    pub fragment: Option<AdapterFragment>,
+    pub cut: Option<String>,
+}
+
+/// The fragment Prisma's driver adapter sent when it failed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterFragment {
+    pub number: usize,
+    pub of: usize,
+    pub text: String,
+}
+
+/// Whether `--resolve-failed complete` can finish the migration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    pub possible: bool,
+    pub from_statement: Option<usize>,
+    pub to_statement: Option<usize>,
+    pub refused_because: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +125,8 @@ pub struct Effect {
     pub object: Option<String>,
     pub present: Option<bool>,
     pub note: Option<String>,
+    pub idempotent: bool,
+    pub ran: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,10 +151,13 @@ pub struct FailedRow {
     pub local_file: LocalFile,
     pub statements: usize,
     pub failing_statement: Option<DiagnosedStatement>,
+    pub not_located_because: Option<String>,
     pub effects: Vec<Effect>,
     pub verdict: String,
     pub explanation: String,
+    pub complete: Completion,
     pub next_steps: Vec<NextStep>,
+    pub revert_steps: Vec<NextStep>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@ mod harness;
 mod contract;
 
 mod buildpack;
+mod complete;
 mod concurrency;
 mod connection;
 mod deploy;
