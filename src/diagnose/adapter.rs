@@ -135,7 +135,7 @@ impl AdapterRun {
             .find_map(|f| f.cut_after)
     }
 
-    /// The fragment a logged error message can only have come from (see [`candidates`]).
+    /// The fragment a logged error message can only have come from (see `candidates`).
     pub fn locate(&self, script: &str, message: &str) -> Option<FragmentMatch> {
         let candidates = self.candidates(script, message);
         let first = *candidates.first()?;

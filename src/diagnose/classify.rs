@@ -3,7 +3,7 @@
 //! SQL that undoes it.
 //!
 //! It recognises the statements Prisma generates — CREATE/DROP TABLE, ALTER TABLE ADD/DROP/RENAME
-//! COLUMN, ADD/DROP CONSTRAINT, RENAME TO, CREATE [UNIQUE] INDEX [CONCURRENTLY], DROP INDEX, ALTER
+//! COLUMN, ADD/DROP CONSTRAINT, RENAME TO, CREATE \[UNIQUE\] INDEX \[CONCURRENTLY\], DROP INDEX, ALTER
 //! INDEX … RENAME TO, CREATE TYPE … AS ENUM, DROP TYPE, ALTER TYPE … ADD VALUE, CREATE/DROP SCHEMA,
 //! CREATE/DROP EXTENSION — plus the hand-written ones that show up in real histories (functions,
 //! triggers, views, sequences, plain SELECTs). Anything else is unknown: the diagnosis lowers its

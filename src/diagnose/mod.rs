@@ -3,7 +3,13 @@
 //! catalog probe), a verdict, and the exact commands that fix it.
 //!
 //! This replaces the blind `DELETE FROM _prisma_migrations` people do today with evidence: only a
-//! `not_applied` verdict is safe to mark rolled back and retry automatically.
+//! `not_applied` verdict is safe to mark rolled back and retry automatically, and only an exactly
+//! located failure of a statement-by-statement run can be finished ([`complete`]).
+//!
+//! Parts: [`logs`] (who wrote the log, the error in it), [`adapter`] (Prisma's driver adapter's
+//! `split(";")`), [`locate`] (the failing statement and what committed before it), [`classify`] (pure:
+//! what each statement does) and [`probe`] (catalog I/O: is it there), `verdict`, `remedy` (next
+//! steps), [`complete`].
 
 pub mod adapter;
 pub mod classify;

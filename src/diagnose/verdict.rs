@@ -98,11 +98,8 @@ pub fn explain(
         Verdict::Unknown => "The probe cannot tell what the migration left behind (statements it does not understand, or no local file): inspect the database before resolving.".into(),
     });
     parts.extend(effects.iter().filter_map(|e| {
-        e.note.as_ref().map(|n| {
-            format!("Statement {}: {n}.", e.index)
-                .replace(";.", ";")
-                .replace("..", ".")
-        })
+        let note = e.note.as_deref()?.trim_end_matches(['.', ';']);
+        Some(format!("Statement {}: {note}.", e.index))
     }));
     parts.join(" ")
 }
