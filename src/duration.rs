@@ -1,4 +1,5 @@
-//! Durations on the command line: `500ms`, `30s`, `2m`, or bare seconds (SPEC "Configuration").
+//! Durations on the command line (`500ms`, `30s`, `2m`, or bare seconds: SPEC "Configuration") and in
+//! messages, in the same notation, so what a message says can be passed back as a flag.
 
 use std::time::Duration;
 
@@ -29,6 +30,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// `20s`, `1.5s`, `250ms`: the one way messages show a duration (a value [`parse`] accepts).
+pub fn display(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +57,14 @@ mod tests {
         assert!(parse("10x").is_err());
         assert!(parse("").is_err());
         assert!(parse("-1s").is_err());
+    }
+
+    #[test]
+    fn messages_show_what_a_flag_accepts() {
+        for (d, text) in [(20_000, "20s"), (1500, "1.5s"), (250, "250ms"), (0, "0ms")] {
+            let d = Duration::from_millis(d);
+            assert_eq!(display(d), text);
+            assert_eq!(parse(text), Ok(d));
+        }
     }
 }

@@ -46,7 +46,11 @@ pub enum Error {
     #[error("the existing _prisma_migrations table is not Prisma's: {problems}")]
     HistoryTableIncompatible { problems: String },
     #[error("cannot connect to {target}: {cause}")]
-    Connect { target: String, cause: String },
+    Connect {
+        target: String,
+        cause: String,
+        kind: ConnectFailure,
+    },
     #[error("{target} is read-only ({reason}); deploy needs a writable primary")]
     ReadOnly { target: String, reason: String },
     #[error("lost the connection to {target} while {context}: {cause}")]
@@ -137,7 +141,7 @@ impl Error {
                 "baseline the existing database first: npx prisma migrate resolve --applied <first migration> (https://pris.ly/d/migrate-baseline)"),
             Error::HistoryTableIncompatible { .. } => describe(CONFIG, "history/incompatible_table", None,
                 "the table was created by something else; fix or rename it — nothing was written"),
-            Error::Connect { cause, .. } => describe(CONNECT, "connect/failed", None, connect_hint(cause)),
+            Error::Connect { kind, .. } => describe(CONNECT, "connect/failed", None, kind.hint()),
             Error::ReadOnly { .. } => describe(CONNECT, "connect/read_only", None,
                 "point DATABASE_URL at the primary (not a follower), or wait for maintenance to end"),
             Error::ConnectionLost { .. } => describe(CONNECT, "connect/lost", None,
@@ -198,20 +202,102 @@ impl Error {
     }
 }
 
-/// The next step for a connection failure, chosen by what failed.
-fn connect_hint(cause: &str) -> &'static str {
-    if cause.contains("sslmode=disable") {
-        "the server requires TLS: remove sslmode=disable from the URL (and PGSSLMODE=disable from the environment)"
-    } else if cause.contains("certificate") {
-        "give the server's CA with sslrootcert=FILE, or use sslmode=require to encrypt without verifying (as Heroku Postgres needs)"
-    } else if cause.contains("authentication failed") || cause.contains("28P01") {
-        "check the user and password in the URL (on Heroku: heroku pg:credentials:url)"
-    } else if cause.contains("timed out") || cause.contains("timeout") {
-        "the server did not answer in time: check host and port, or raise connect_timeout / --connect-timeout"
-    } else {
-        "check that the database is reachable at that host and port and that the URL is right"
+/// What kind of connection failure: decided where the driver's error is still typed (never by
+/// reading the message), it picks the hint and tells retry loops whether another attempt can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Refused, reset, unreachable, DNS "try again", or the server said "later" (starting up,
+    /// shutting down, too many clients): a later attempt may work.
+    Unavailable,
+    /// No complete connection within `connect_timeout`: may work later too.
+    TimedOut,
+    /// Wrong user or password, or no password where the server wants one.
+    Auth,
+    /// The server only accepts TLS, and the URL turned TLS off.
+    TlsRequired,
+    /// The server's certificate is not trusted or not valid for the host.
+    TlsCertificate,
+    /// Another TLS failure (a handshake error, a server without TLS where TLS is required).
+    Tls,
+    /// What only a change of the URL or of the server fixes: unknown host, no such database, a role
+    /// the server refuses.
+    Config,
+}
+
+impl ConnectFailure {
+    /// Whether another attempt may succeed without anyone changing anything.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ConnectFailure::Unavailable | ConnectFailure::TimedOut)
+    }
+
+    /// The next step.
+    fn hint(self) -> &'static str {
+        match self {
+            ConnectFailure::TlsRequired => "the server requires TLS: remove sslmode=disable from the URL (and PGSSLMODE=disable from the environment)",
+            ConnectFailure::TlsCertificate => "give the server's CA with sslrootcert=FILE, or use sslmode=require to encrypt without verifying (as Heroku Postgres needs)",
+            ConnectFailure::Auth => "check the user and password in the URL (on Heroku: heroku pg:credentials:url)",
+            ConnectFailure::TimedOut => "the server did not answer in time: check host and port, or raise connect_timeout / --connect-timeout",
+            ConnectFailure::Tls => "check the URL's sslmode against what the server offers",
+            ConnectFailure::Unavailable | ConnectFailure::Config => "check that the database is reachable at that host and port and that the URL is right",
+        }
+    }
+}
+
+impl Error {
+    /// Whether retrying may help: the server was unreachable, busy, slow, or the connection dropped.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connect { kind, .. } => kind.is_transient(),
+            Error::ConnectionLost { .. } => true,
+            _ => false,
+        }
     }
 }
 
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect_error(kind: ConnectFailure) -> Error {
+        Error::Connect {
+            target: "database `d` at h:5432".into(),
+            cause: "whatever the driver said".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn only_unavailable_timed_out_and_lost_connections_are_worth_a_retry() {
+        use ConnectFailure::*;
+        for kind in [Unavailable, TimedOut] {
+            assert!(connect_error(kind).is_transient(), "{kind:?}");
+        }
+        for kind in [Auth, TlsRequired, TlsCertificate, Tls, Config] {
+            assert!(!connect_error(kind).is_transient(), "{kind:?}");
+        }
+        let lost = Error::ConnectionLost {
+            target: "t".into(),
+            context: "reading".into(),
+            cause: "closed".into(),
+        };
+        assert!(lost.is_transient());
+        assert!(!Error::UrlMissing { var: "X".into() }.is_transient());
+    }
+
+    #[test]
+    fn the_connect_hint_follows_the_kind_not_the_message() {
+        let hint = |kind| connect_error(kind).hint();
+        assert!(hint(ConnectFailure::Auth).contains("user and password"));
+        assert!(hint(ConnectFailure::TlsRequired).contains("remove sslmode=disable"));
+        assert!(hint(ConnectFailure::TlsCertificate).contains("sslrootcert=FILE"));
+        assert!(hint(ConnectFailure::TimedOut).contains("--connect-timeout"));
+        let d = connect_error(ConnectFailure::Config).descriptor();
+        assert_eq!(
+            (d.exit_code, d.id, d.prisma_code),
+            (4, "connect/failed", None)
+        );
+    }
+}

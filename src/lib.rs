@@ -5,6 +5,7 @@
 //! tests call the same code. One module per noun; `commands` orchestrate them.
 
 pub mod apply;
+pub mod backoff;
 pub mod cli;
 pub mod collation;
 pub mod commands;

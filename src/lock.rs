@@ -5,6 +5,7 @@
 //! inside a transaction (an open transaction of a waiter would block the holder's
 //! `CREATE INDEX CONCURRENTLY`), and so we can report who holds it while we wait.
 
+use crate::backoff::Backoff;
 use crate::connect::Session;
 use crate::error::{Error, Result};
 use postgres::types::Type;
@@ -49,16 +50,91 @@ pub fn disabled_by_env() -> bool {
         .is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Acquires the lock on `session`, polling until `timeout` (zero = try once). `on_wait` is called
-/// whenever the holder we see changes, so the user learns who is in the way.
-pub fn acquire(
-    session: &mut Session,
-    timeout: Duration,
-    mut on_wait: impl FnMut(&Holder),
-) -> Result<()> {
+/// A session holding the migration lock, released when this value is dropped — on every path, errors
+/// and early returns included (sqlx's `PgAdvisoryLockGuard` is the model). When
+/// `PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK` disables locking it holds the session without the lock.
+/// Dereferences to the [`Session`], so work under the lock uses it like any session.
+pub struct LockGuard {
+    session: Session,
+    held: bool,
+}
+
+impl LockGuard {
+    /// Takes the lock on `session` (unless [`disabled_by_env`]), polling until `timeout` (zero = try
+    /// once). `on_wait` is called whenever the holder we see changes, so the user learns who is in
+    /// the way.
+    pub fn acquire(
+        session: Session,
+        timeout: Duration,
+        on_wait: impl FnMut(&Holder),
+    ) -> Result<Self> {
+        let mut guard = LockGuard {
+            session,
+            held: false,
+        };
+        if !disabled_by_env() {
+            poll(&mut guard.session, timeout, on_wait)?;
+            guard.held = true;
+        }
+        Ok(guard)
+    }
+
+    /// Whether this guard holds the lock (false when the environment disabled locking).
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// Continues on `session` after the guarded one was lost (the server released the lock with
+    /// it): the lock is taken again there before anything else runs.
+    pub fn reacquire_on(
+        &mut self,
+        session: Session,
+        timeout: Duration,
+        on_wait: impl FnMut(&Holder),
+    ) -> Result<()> {
+        self.session = session;
+        if self.held {
+            self.held = false;
+            poll(&mut self.session, timeout, on_wait)?;
+            self.held = true;
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for LockGuard {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+impl std::ops::DerefMut for LockGuard {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+}
+
+impl Drop for LockGuard {
+    /// Best effort: on a lost connection the server has released the lock already, and closing the
+    /// session (which follows) releases it too.
+    fn drop(&mut self) {
+        if self.held {
+            let _ = self
+                .session
+                .client
+                .query_typed_one("SELECT pg_advisory_unlock($1)", &[(&KEY, Type::INT8)]);
+        }
+    }
+}
+
+/// Polls `pg_try_advisory_lock` until it succeeds or `timeout` has passed, with a short capped
+/// backoff (a deploy waiting behind another wants the lock soon after it is released).
+fn poll(session: &mut Session, timeout: Duration, mut on_wait: impl FnMut(&Holder)) -> Result<()> {
     let started = Instant::now();
     let mut last_holder: Option<Holder> = None;
-    let mut pause = Duration::from_millis(20);
+    let mut pauses = Backoff::new(Duration::from_millis(20), Duration::from_millis(250));
     loop {
         if try_lock(session)? {
             return Ok(());
@@ -80,18 +156,9 @@ pub fn acquire(
             });
         }
         last_holder = holder;
-        std::thread::sleep(pause.min(timeout - waited) + jitter());
-        pause = (pause * 2).min(Duration::from_millis(250));
+        let pause = pauses.next().unwrap_or_default();
+        std::thread::sleep(pause.min(timeout - waited));
     }
-}
-
-/// Releases the lock explicitly (closing the session would too, but deploy may keep working).
-pub fn release(session: &mut Session) -> Result<()> {
-    session
-        .client
-        .query_typed_one("SELECT pg_advisory_unlock($1)", &[(&KEY, Type::INT8)])
-        .map(drop)
-        .map_err(|e| session.query_error("releasing the advisory lock", e))
 }
 
 fn try_lock(session: &mut Session) -> Result<bool> {
@@ -124,13 +191,4 @@ pub fn holder(session: &mut Session) -> Result<Option<Holder>> {
         client_addr: r.get(2),
         since: r.get(3),
     }))
-}
-
-/// A few milliseconds of noise so that many waiting dynos do not poll in lockstep.
-fn jitter() -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    Duration::from_millis(u64::from(nanos % 10))
 }

@@ -5,15 +5,19 @@
 //! ignore `EPIPE` instead of panicking.
 
 use crate::diagnose::Diagnosis;
+use crate::duration;
 use crate::outcome::MigrationFailure;
-use crate::plan::State;
+use crate::plan::{Refusal, State};
 use crate::report::{
-    DeployBody, DiagnoseBody, ErrorReport, Report, ResolveAction, ResolveBody, StatusBody,
+    DeployBody, DiagnoseBody, ErrorReport, GuardFindings, GuardOutcome, GuardStop, Report,
+    ResolveAction, ResolveBody, StatusBody,
 };
 use crate::timestamp::prisma_display;
 use serde::Serialize;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::time::Duration;
 
 /// Output format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -233,20 +237,29 @@ fn render_error(out: &mut String, error: &ErrorReport, failed: &[Diagnosis]) {
 /// Prisma's P3009 text (prisma-compat §4.5, one line per failed row, so scripts grepping for it keep
 /// working), then the diagnosis of each row. The guard prints the same on stderr.
 pub fn render_failed(out: &mut String, failed: &[Diagnosis]) {
-    out.push_str("Error: P3009\n\nmigrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n");
-    for d in failed {
-        let _ = writeln!(
-            out,
-            "The `{}` migration started at {} failed",
-            d.migration,
-            prisma_display(&d.started_at)
-        );
-    }
+    render_p3009_lines(
+        out,
+        failed
+            .iter()
+            .map(|d| (d.migration.as_str(), d.started_at.as_str())),
+    );
     for d in failed {
         out.push('\n');
         render_diagnosis(out, d);
     }
     out.push('\n');
+}
+
+/// Prisma's P3009 text: the header and one line per failed row (name, `started_at`).
+fn render_p3009_lines<'a>(out: &mut String, rows: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.push_str("Error: P3009\n\nmigrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n");
+    for (migration, started_at) in rows {
+        let _ = writeln!(
+            out,
+            "The `{migration}` migration started at {} failed",
+            prisma_display(started_at)
+        );
+    }
 }
 
 /// The human form of one diagnosis.
@@ -509,4 +522,172 @@ pub fn human_status(report: &Report<StatusBody>) -> Human {
         s.push_str("Database schema is up to date!\n");
     }
     out
+}
+
+/// The guard's note that it waits (`--wait`).
+pub fn guard_waiting(findings: &GuardFindings, wait: Duration) -> String {
+    format!(
+        "prisma-release guard: {}; waiting up to {} (--wait)\n",
+        refusal_cause(findings),
+        duration::display(wait)
+    )
+}
+
+fn refusal_cause(f: &GuardFindings) -> String {
+    match f.refusal {
+        None => String::new(),
+        Some(Refusal::Failed) => format!(
+            "{} failed migration(s) recorded in {}",
+            f.failed.len(),
+            f.target
+        ),
+        Some(Refusal::Pending) => format!(
+            "{} migration(s) not yet applied to {}",
+            f.pending.len(),
+            f.target
+        ),
+        Some(Refusal::Modified) => format!(
+            "{} applied migration(s) modified locally (--strict)",
+            f.modified.len()
+        ),
+    }
+}
+
+/// The guard's refusal: the cause, the names, that the app did not start, and the next step.
+pub fn guard_refusal(outcome: &GuardOutcome, command: &[OsString]) -> String {
+    let f = &outcome.findings;
+    let Some(refusal) = f.refusal else {
+        return String::new();
+    };
+    let mut text = String::new();
+    let names = match refusal {
+        Refusal::Failed => {
+            match &outcome.diagnoses {
+                Some(diagnoses) => render_failed(&mut text, diagnoses),
+                None => {
+                    let rows = f.failed.iter();
+                    render_p3009_lines(
+                        &mut text,
+                        rows.map(|r| (r.migration_name.as_str(), r.started_at.as_str())),
+                    );
+                    text.push_str("(no diagnosis: run `prisma-release diagnose` for it)\n\n");
+                }
+            }
+            &[][..]
+        }
+        Refusal::Pending => &f.pending[..],
+        Refusal::Modified => &f.modified[..],
+    };
+    let colon = if names.is_empty() { "" } else { ":" };
+    let _ = writeln!(text, "error: {}{colon}", refusal_cause(f));
+    for name in names {
+        let _ = writeln!(text, "  {name}");
+    }
+    if let Some(waited) = outcome.waited {
+        let _ = writeln!(
+            text,
+            "Still so after waiting {}.",
+            duration::display(waited)
+        );
+    }
+    let app = match command {
+        [] => "The app".to_string(),
+        command => format!("The app ({})", program_label(command).trim_start()),
+    };
+    let _ = writeln!(
+        text,
+        "{app} was not started. (prisma-release guard, exit {})",
+        refusal.exit_code()
+    );
+    let hint = match refusal {
+        Refusal::Failed => crate::error::Error::FailedMigrationsInDatabase {
+            names: f.failed.iter().map(|r| r.migration_name.clone()).collect(),
+        }
+        .hint(),
+        Refusal::Pending => "apply them with `prisma-release deploy` (the Procfile's `release:` line does this on every release); \
+             pass --allow-pending to start the app anyway, or --wait DUR to wait for a release in progress".into(),
+        Refusal::Modified => "an applied migration.sql must not change: restore it from version control, or drop --strict to only warn".into(),
+    };
+    let _ = writeln!(text, "hint: {hint}");
+    text
+}
+
+/// The one line the guard prints when the app starts.
+pub fn guard_start(outcome: &GuardOutcome, command: &[OsString]) -> String {
+    let f = &outcome.findings;
+    let waited = outcome
+        .waited
+        .map(|w| format!(" after waiting {}", duration::display(w)))
+        .unwrap_or_default();
+    let what = match command {
+        [] => String::new(),
+        _ => format!("; starting{}", program_label(command)),
+    };
+    let state = match f.pending.len() {
+        0 => format!("is up to date ({} migration(s) applied)", f.applied),
+        pending => format!(
+            "has {} migration(s) applied and {pending} pending (--allow-pending)",
+            f.applied
+        ),
+    };
+    format!("prisma-release guard: {} {state}{waited}{what}\n", f.target)
+}
+
+/// Why the guard stopped without an answer about the migrations, and what to do.
+pub fn guard_stop(stop: &GuardStop, budget: Duration) -> String {
+    let budget = duration::display(budget);
+    match stop {
+        GuardStop::Error(error) => format!("error: {error}\nhint: {}\n", error.hint()),
+        GuardStop::GaveUp(error) => format!(
+            "error: {error}\nRetried for the guard's budget of {budget} (--connect-budget); the app was not started.\nhint: {}\n",
+            error.hint()
+        ),
+        GuardStop::TimedOut {
+            target,
+            connecting,
+            last_error,
+        } => {
+            let doing = if *connecting {
+                "could not connect to"
+            } else {
+                "got no answer from"
+            };
+            let mut text = format!(
+                "error: {doing} {target} within the guard's budget of {budget} (--connect-budget)"
+            );
+            match last_error {
+                Some(error) => {
+                    let _ = write!(text, "; last error: {error}");
+                }
+                None if *connecting => {
+                    text.push_str("; the server did not answer (no connection error either)")
+                }
+                None => {}
+            }
+            text.push_str("\nThe app was not started.\nhint: check that the database is up and that the URL is right (heroku pg:info); the dyno will be restarted, or raise --connect-budget (boot has 60 s on Heroku)\n");
+            text
+        }
+        GuardStop::Internal(what) => {
+            format!("error: {what} (a bug in prisma-release; please report it)\n")
+        }
+    }
+}
+
+/// The guard could not `exec` the app: what happened and where to fix it.
+pub fn guard_exec_failed(program: &str, what: &str) -> String {
+    format!(
+        "prisma-release guard: {program}: {what}\nhint: check the command after `--` (in the Procfile: `web: prisma-release guard -- node dist/server.js`)\n"
+    )
+}
+
+/// `` `node dist/server.js` `` with a leading space, for messages (lossy: only for display).
+fn program_label(command: &[OsString]) -> String {
+    if command.is_empty() {
+        return String::new();
+    }
+    let words: Vec<String> = command
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    format!(" `{}`", words.join(" "))
 }

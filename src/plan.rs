@@ -64,6 +64,40 @@ impl<'a> Plan<'a> {
     pub fn count(&self, state: State) -> usize {
         self.entries.iter().filter(|e| e.state == state).count()
     }
+
+    /// Why the database is not ready for the app, if it is not — the one rule of `status`'s exit
+    /// code and the boot guard's refusal (SPEC): failed rows first (Prisma's deploy stops there
+    /// too), then pending migrations unless tolerated, then — with `strict` — modified ones.
+    pub fn refusal(&self, tolerate_pending: bool, strict: bool) -> Option<Refusal> {
+        if !self.failed_rows.is_empty() {
+            Some(Refusal::Failed)
+        } else if !tolerate_pending && self.count(State::Pending) > 0 {
+            Some(Refusal::Pending)
+        } else if strict && self.count(State::Modified) > 0 {
+            Some(Refusal::Modified)
+        } else {
+            None
+        }
+    }
+}
+
+/// See [`Plan::refusal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Failed,
+    Pending,
+    Modified,
+}
+
+impl Refusal {
+    /// 10, 12 or 13 (SPEC "Exit codes").
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Refusal::Failed => crate::error::exit::FAILED_IN_DATABASE,
+            Refusal::Pending => crate::error::exit::PENDING,
+            Refusal::Modified => crate::error::exit::DRIFT,
+        }
+    }
 }
 
 /// Builds the plan. `rows` must be in `started_at` order, as [`crate::history::load_rows`] returns them.
@@ -303,5 +337,39 @@ mod tests {
         r.logs = Some(String::new());
         r.applied_steps_count = 0;
         assert_eq!(plan(&local, &[r]).entries[0].state, State::Applied);
+    }
+
+    #[test]
+    fn refusal_failed_wins_over_pending_tolerated_or_not() {
+        let local = [local("1_a", "A"), local("2_b", "B")];
+        let rows = [row("1_a", "A", false, false, "t1")];
+        let plan = plan(&local, &rows);
+        assert_eq!(plan.refusal(true, true), Some(Refusal::Failed));
+        assert_eq!(Refusal::Failed.exit_code(), 10);
+    }
+
+    #[test]
+    fn refusal_pending_unless_tolerated() {
+        let local = [local("1_a", "A"), local("2_b", "B")];
+        let rows = [row("1_a", "A", true, false, "t1")];
+        let plan = plan(&local, &rows);
+        assert_eq!(plan.refusal(false, false), Some(Refusal::Pending));
+        assert_eq!(plan.refusal(true, false), None);
+        assert_eq!(Refusal::Pending.exit_code(), 12);
+    }
+
+    #[test]
+    fn refusal_modified_only_when_strict_and_missing_locally_never() {
+        let up_to_date = [local("1_a", "A")];
+        let edited = [local("1_a", "A edited")];
+        let rows = [
+            row("1_a", "A", true, false, "t1"),
+            row("2_b", "B", true, false, "t2"),
+        ];
+        let plan = plan(&edited, &rows);
+        assert_eq!(plan.refusal(false, false), None);
+        assert_eq!(plan.refusal(false, true), Some(Refusal::Modified));
+        assert_eq!(Refusal::Modified.exit_code(), 13);
+        assert_eq!(super::plan(&up_to_date, &rows).refusal(false, true), None);
     }
 }

@@ -6,10 +6,11 @@ use crate::apply::Applied;
 use crate::connect::Target;
 use crate::diagnose::{Diagnosis, Verdict};
 use crate::error::Error;
-use crate::history::ResolveAs;
+use crate::history::{HistoryRow, ResolveAs};
 use crate::outcome::{Execution, MigrationFailure};
-use crate::plan::{Plan, State};
+use crate::plan::{Plan, Refusal, State};
 use serde::Serialize;
+use std::time::Duration;
 
 /// Bumped only on incompatible changes of the JSON documents.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -271,4 +272,88 @@ pub fn plan_warnings(plan: &Plan) -> Vec<Warning> {
         });
     }
     warnings
+}
+
+/// What the boot guard found in the database. Not a JSON document: the guard's output is text on
+/// stderr (stdout belongs to the app), rendered by [`crate::output`]'s `guard_*` functions.
+#[derive(Debug, Clone)]
+pub struct GuardFindings {
+    pub target: String,
+    pub refusal: Option<Refusal>,
+    /// Applied migrations, modified ones included.
+    pub applied: usize,
+    pub pending: Vec<String>,
+    pub modified: Vec<String>,
+    pub failed: Vec<HistoryRow>,
+    /// What the app starts with anyway (modified, missing locally, out of order, pending allowed).
+    pub warnings: Vec<String>,
+}
+
+impl GuardFindings {
+    /// The findings for one plan, with the guard's tolerance for pending and modified migrations.
+    pub fn of(plan: &Plan, target: String, tolerate_pending: bool, strict: bool) -> GuardFindings {
+        let names = |state: State| -> Vec<String> {
+            plan.entries
+                .iter()
+                .filter(|e| e.state == state)
+                .map(|e| e.name.to_string())
+                .collect()
+        };
+        let pending = names(State::Pending);
+        let mut warnings: Vec<String> =
+            plan_warnings(plan).into_iter().map(|w| w.message).collect();
+        if tolerate_pending && !pending.is_empty() {
+            warnings.push(format!(
+                "{} migration(s) not yet applied, starting anyway (--allow-pending): {}",
+                pending.len(),
+                pending.join(", ")
+            ));
+        }
+        GuardFindings {
+            target,
+            refusal: plan.refusal(tolerate_pending, strict),
+            applied: plan.count(State::Applied) + plan.count(State::Modified),
+            pending,
+            modified: names(State::Modified),
+            failed: plan.failed_rows.iter().map(|r| (*r).clone()).collect(),
+            warnings,
+        }
+    }
+}
+
+/// The guard's final answer about the migrations.
+#[derive(Debug)]
+pub struct GuardOutcome {
+    pub findings: GuardFindings,
+    /// The diagnosis of every failed row, when there are some and it finished in time.
+    pub diagnoses: Option<Vec<Diagnosis>>,
+    /// How long `--wait` waited, when it did.
+    pub waited: Option<Duration>,
+}
+
+/// How a guard run ends without an answer about the migrations.
+#[derive(Debug)]
+pub enum GuardStop {
+    /// A final error: configuration, authentication, TLS, a query.
+    Error(Error),
+    /// A transient error that was still there when the budget ran out.
+    GaveUp(Error),
+    /// The budget ran out while a step was blocked (no answer from the server).
+    TimedOut {
+        target: String,
+        connecting: bool,
+        last_error: Option<String>,
+    },
+    /// The guard's own machinery failed (a bug).
+    Internal(String),
+}
+
+impl GuardStop {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            GuardStop::Error(error) | GuardStop::GaveUp(error) => error.exit_code(),
+            GuardStop::TimedOut { .. } => crate::error::exit::CONNECT,
+            GuardStop::Internal(_) => crate::error::exit::INTERNAL,
+        }
+    }
 }

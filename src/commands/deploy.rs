@@ -7,20 +7,27 @@
 
 use super::Context;
 use crate::apply::{self, AttemptError, Limits};
+use crate::backoff::{self, Backoff};
 use crate::cli::DeployArgs;
 use crate::cli::ResolveFailed;
 use crate::connect::{self, ConnectSpec, Session};
 use crate::diagnose::{self, Diagnosis, Verdict};
+use crate::duration;
 use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, ResolveAs, TableState};
+use crate::lock::{self, LockGuard};
 use crate::migrations::{self, LocalMigration};
 use crate::outcome::Execution;
 use crate::plan::{self, Plan};
 use crate::report::{
     plan_warnings, CommandName, DeployBody, MigrationReport, PlannedMigration, Report, ResolvedRow,
 };
-use crate::{lock, sql};
+use crate::sql;
 use std::time::Duration;
+
+/// The first pause before retrying a transactional migration after a transient error; it doubles
+/// with each retry, capped at [`backoff::MAX_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 /// Runs `deploy` and returns its report.
 pub fn run(ctx: &Context, args: &DeployArgs) -> Report<DeployBody> {
@@ -64,20 +71,13 @@ fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> 
     }
     apply::prepare_session(&mut session)
         .map_err(|e| session.query_error("preparing the session", e))?;
-    let locking = !lock::disabled_by_env();
-    if locking {
-        acquire_lock(&mut session, args.lock_timeout, ctx)?;
-    } else {
+    if lock::disabled_by_env() {
         ctx.out.warn(
             "PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK is set: deploying without the migration lock",
         );
     }
-    let result = deploy_locked(&mut session, &spec, &local, args, ctx, report);
-    if locking {
-        // Best effort: on a lost connection the server has released it already.
-        let _ = lock::release(&mut session);
-    }
-    result
+    let mut locked = LockGuard::acquire(session, args.lock_timeout, |h| lock_wait_warning(ctx, h))?;
+    deploy_locked(&mut locked, &spec, &local, args, ctx, report)
 }
 
 fn found_line(count: usize, ctx: &Context) -> String {
@@ -88,12 +88,10 @@ fn found_line(count: usize, ctx: &Context) -> String {
     }
 }
 
-fn acquire_lock(session: &mut Session, timeout: Duration, ctx: &Context) -> Result<()> {
-    lock::acquire(session, timeout, |holder| {
-        ctx.out.warn(&format!(
-            "waiting for the migration advisory lock 72707369, held by {holder}"
-        ))
-    })
+fn lock_wait_warning(ctx: &Context, holder: &lock::Holder) {
+    ctx.out.warn(&format!(
+        "waiting for the migration advisory lock 72707369, held by {holder}"
+    ))
 }
 
 /// Everything that only reads: the table's shape, the rows, failed rows (P3009: diagnosed, and with
@@ -292,7 +290,7 @@ fn planned(plan: &Plan, args: &DeployArgs) -> Result<Vec<PlannedMigration>> {
 }
 
 fn deploy_locked(
-    session: &mut Session,
+    session: &mut LockGuard,
     spec: &ConnectSpec,
     local: &[LocalMigration],
     args: &DeployArgs,
@@ -342,7 +340,7 @@ fn deploy_locked(
 
 /// Applies one migration; a transactional one is retried after transient errors (SPEC step 7).
 fn apply_one(
-    session: &mut Session,
+    session: &mut LockGuard,
     spec: &ConnectSpec,
     migration: &LocalMigration,
     execution: Execution,
@@ -360,6 +358,7 @@ fn apply_one(
         statement_timeout: args.statement_timeout,
     };
     let mut attempt = 0;
+    let mut pauses = Backoff::new(FIRST_RETRY_PAUSE, backoff::MAX_PAUSE);
     loop {
         match apply::apply_transactional(session, &migration.name, checksum, sql, limits) {
             Ok(mut applied) => {
@@ -376,13 +375,18 @@ fn apply_one(
                     return Err(Error::MigrationFailed(failure));
                 }
                 attempt += 1;
+                let pause = pauses.next().unwrap_or(FIRST_RETRY_PAUSE);
                 ctx.out.warn(&format!(
-                    "migration `{}`: transient error ({}); nothing was committed, retrying ({attempt} of {})",
-                    migration.name, failure.message, args.retries
+                    "migration `{}`: transient error ({}); nothing was committed, retrying in {} ({attempt} of {})",
+                    migration.name, failure.message, duration::display(pause), args.retries
                 ));
-                std::thread::sleep(Duration::from_millis(200 * 2u64.pow(attempt - 1)));
+                std::thread::sleep(pause);
                 if connection_lost {
-                    *session = reconnect(spec, args, ctx)?;
+                    let fresh = ctx.reconnect(spec)?;
+                    session
+                        .reacquire_on(fresh, args.lock_timeout, |h| lock_wait_warning(ctx, h))?;
+                    apply::prepare_session(session)
+                        .map_err(|e| session.query_error("preparing the session", e))?;
                     if history::is_finished(session, &id)? {
                         return Ok(committed_before_loss(migration, id, attempt));
                     }
@@ -390,17 +394,6 @@ fn apply_one(
             }
         }
     }
-}
-
-/// A fresh session after a lost connection, with the lock taken again.
-fn reconnect(spec: &ConnectSpec, args: &DeployArgs, ctx: &Context) -> Result<Session> {
-    let mut session = ctx.connect(spec)?;
-    apply::prepare_session(&mut session)
-        .map_err(|e| session.query_error("preparing the session", e))?;
-    if !lock::disabled_by_env() {
-        acquire_lock(&mut session, args.lock_timeout, ctx)?;
-    }
-    Ok(session)
 }
 
 /// The connection died after COMMIT reached the server: the migration is in, with its row.

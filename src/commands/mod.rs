@@ -8,7 +8,8 @@ pub mod resolve;
 pub mod status;
 
 use crate::cli::GlobalArgs;
-use crate::connect::ConnectSpec;
+use crate::connect::{self, ConnectSpec, Retry, Session};
+use crate::duration;
 use crate::error::{Error, Result};
 use crate::output::Out;
 use crate::project::{self, Problem, Project, UrlChoice};
@@ -109,10 +110,25 @@ impl Context {
         Ok(spec)
     }
 
-    /// Connects, says (with `-v`) whether the session is encrypted and verified, and refuses a
+    /// Connects (a first contact: see [`Retry::first_contact`]), warning before each retry how long
+    /// it waits, says (with `-v`) whether the session is encrypted and verified, and refuses a
     /// database that holds Prisma 8 state.
-    pub fn connect(&self, spec: &ConnectSpec) -> Result<crate::connect::Session> {
-        let mut session = crate::connect::connect(spec)?;
+    pub fn connect(&self, spec: &ConnectSpec) -> Result<Session> {
+        self.connect_with(spec, Retry::first_contact(spec))
+    }
+
+    /// Connects again after a lost connection, patient with a restarting server for the whole budget.
+    pub fn reconnect(&self, spec: &ConnectSpec) -> Result<Session> {
+        self.connect_with(spec, Retry::after_lost_connection(spec))
+    }
+
+    fn connect_with(&self, spec: &ConnectSpec, retry: Retry) -> Result<Session> {
+        let mut session = connect::connect(spec, retry, &mut |error, pause| {
+            self.out.warn(&format!(
+                "{error}; retrying in {}",
+                duration::display(pause)
+            ))
+        })?;
         self.out.detail(&format!(
             "connected to {}: {}",
             session.target, session.security

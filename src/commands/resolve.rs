@@ -12,9 +12,10 @@ use crate::cli::ResolveArgs;
 use crate::connect::Session;
 use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, TableState};
+use crate::lock::LockGuard;
 use crate::migrations::{self, LocalMigration};
 use crate::report::{CommandName, Report, ResolveAction, ResolveBody};
-use crate::{diagnose, lock, timestamp};
+use crate::{diagnose, timestamp};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// What the user asked for.
@@ -80,19 +81,12 @@ fn resolve(ctx: &Context, args: &ResolveArgs, report: &mut Report<ResolveBody>) 
     if action == Action::Delete {
         confirm(&name, &failed_rows(&rows, &name), args.yes)?;
     }
-    let locking = !lock::disabled_by_env();
-    if locking {
-        lock::acquire(&mut session, args.lock_timeout, |holder| {
-            ctx.out.warn(&format!(
-                "waiting for the migration advisory lock 72707369, held by {holder}"
-            ))
-        })?;
-    }
-    let result = resolve_locked(&mut session, action, &name, local.as_ref(), report);
-    if locking {
-        let _ = lock::release(&mut session);
-    }
-    result
+    let mut locked = LockGuard::acquire(session, args.lock_timeout, |holder| {
+        ctx.out.warn(&format!(
+            "waiting for the migration advisory lock 72707369, held by {holder}"
+        ))
+    })?;
+    resolve_locked(&mut locked, action, &name, local.as_ref(), report)
 }
 
 /// `--applied` needs the local migration (P3017) and checks the lock file, as Prisma does;

@@ -6,7 +6,7 @@ use crate::diagnose;
 use crate::error::{exit, Result};
 use crate::history::{self, TableState};
 use crate::migrations;
-use crate::plan::{self, State};
+use crate::plan;
 use crate::report::{plan_warnings, CommandName, Counts, MigrationReport, Report, StatusBody};
 
 /// Runs `status` and returns its report (exit 0, 10, 12 or 13, or an error's code).
@@ -38,18 +38,8 @@ fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> 
     }
     report.body.counts = Counts::of(&plan);
     report.body.failed = diagnose::diagnose_all(&mut session, &plan.failed_rows, &local)?;
-    Ok(outcome(&plan, args.strict))
-}
-
-/// SPEC: failed → 10, pending → 12, modified with --strict → 13, else 0.
-fn outcome(plan: &plan::Plan, strict: bool) -> u8 {
-    if !plan.failed_rows.is_empty() {
-        exit::FAILED_IN_DATABASE
-    } else if plan.count(State::Pending) > 0 {
-        exit::PENDING
-    } else if strict && plan.count(State::Modified) > 0 {
-        exit::DRIFT
-    } else {
-        exit::OK
-    }
+    // SPEC: failed → 10, pending → 12, modified with --strict → 13, else 0.
+    Ok(plan
+        .refusal(false, args.strict)
+        .map_or(exit::OK, plan::Refusal::exit_code))
 }

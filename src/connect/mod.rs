@@ -4,7 +4,8 @@
 //! - `spec`: the URL with Prisma's parameter semantics (plus libpq's `verify-ca`/`verify-full`,
 //!   `sslrootcert` and `PGSSLMODE`), validated into a [`ConnectSpec`];
 //! - `tls`: the TLS connector a spec asks for, and what a TLS failure means in words;
-//! - `open`: one connection attempt with a deadline, transient failures retried with backoff.
+//! - `open`: one connection attempt with a deadline, transient failures retried with backoff
+//!   until the [`Retry`] deadline.
 //!
 //! What leaves this module for display is a [`Target`] (host, port, database, schema) and prose
 //! built from it — never the user's password or the URL's userinfo.
@@ -21,6 +22,7 @@ use postgres::{Client, SimpleQueryMessage};
 use serde::Serialize;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Where we connect, safe to print: no user, no password.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -87,20 +89,67 @@ impl Session {
     }
 }
 
-/// Opens a session: connects (retrying transient failures with backoff inside a total budget), then
-/// in one round trip sets `search_path` when the URL names a schema and reads the server facts the
-/// commands need (version, standby, read-only).
-pub fn connect(spec: &ConnectSpec) -> Result<Session> {
-    open_session(spec, open::Retries::WithBackoff)
+/// How long [`connect`] keeps trying, and how patient it is with a refused connection. The one retry
+/// policy of the crate's connections: commands, the boot guard and deploy's reconnect all use it.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// No attempt starts after this instant (one in flight is bounded by `connect_timeout`).
+    pub deadline: Instant,
+    pub patience: Patience,
 }
 
-/// Like [`connect`], with a single attempt: for callers that run their own retry loop against a
-/// deadline (the boot guard).
-pub fn connect_once(spec: &ConnectSpec) -> Result<Session> {
-    open_session(spec, open::Retries::None)
+/// Which transient failures are retried until the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// A first contact: a refused or reset connection gets a few quick attempts (a wrong port is
+    /// refused too, and should fail fast); a server that says "later" or does not answer gets more.
+    FirstContact,
+    /// Every transient failure is retried until the deadline: the server was there a moment ago (it
+    /// is restarting), or the caller has budgeted the wait (the boot guard's `--connect-budget`).
+    UntilDeadline,
 }
 
-fn open_session(spec: &ConnectSpec, retries: open::Retries) -> Result<Session> {
+/// The budget when attempts have no timeout (`connect_timeout=0`).
+const BUDGET_WITHOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Retry {
+    /// A command's first connection: for three attempt timeouts (30 s when attempts have none).
+    pub fn first_contact(spec: &ConnectSpec) -> Retry {
+        Retry {
+            deadline: Instant::now() + default_budget(spec),
+            patience: Patience::FirstContact,
+        }
+    }
+
+    /// After a lost connection: the same budget from now, every transient failure retried, so a
+    /// server that restarts within it does not fail the release.
+    pub fn after_lost_connection(spec: &ConnectSpec) -> Retry {
+        Retry::until(Instant::now() + default_budget(spec))
+    }
+
+    /// Every transient failure retried until `deadline`.
+    pub fn until(deadline: Instant) -> Retry {
+        Retry {
+            deadline,
+            patience: Patience::UntilDeadline,
+        }
+    }
+}
+
+fn default_budget(spec: &ConnectSpec) -> Duration {
+    spec.connect_timeout
+        .map_or(BUDGET_WITHOUT_TIMEOUT, |t| t.saturating_mul(3))
+}
+
+/// Opens a session: connects (retrying transient failures as `retry` says, with capped backoff;
+/// `on_retry` hears each failure and the pause before the next attempt), then in one round trip sets
+/// `search_path` when the URL names a schema and reads the server facts the commands need (version,
+/// standby, read-only).
+pub fn connect(
+    spec: &ConnectSpec,
+    retry: Retry,
+    on_retry: &mut dyn FnMut(&Error, Duration),
+) -> Result<Session> {
     let notices: NoticeLog = Arc::default();
     let mut config = spec.config.clone();
     let sink = Arc::clone(&notices);
@@ -109,7 +158,7 @@ fn open_session(spec: &ConnectSpec, retries: open::Retries) -> Result<Session> {
             log.push(notice);
         }
     });
-    let opened = open::open(spec, &config, retries)?;
+    let opened = open::open(spec, &config, retry, on_retry)?;
     let mut session = Session {
         client: opened.client,
         target: spec.target.clone(),

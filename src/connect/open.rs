@@ -3,8 +3,9 @@
 //! failures retried with exponential backoff and jitter inside a total budget, and every failure
 //! explained in words that name the cause but never the password.
 
-use super::ConnectSpec;
-use crate::error::{Error, Result};
+use super::{ConnectSpec, Patience, Retry};
+use crate::backoff::Backoff;
+use crate::error::{ConnectFailure, Error, Result};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 use std::io::ErrorKind;
@@ -12,26 +13,18 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Attempts after an ambiguous failure (refused, reset, DNS "try again"): a wrong port is refused
-/// too, so these give up after a couple of seconds.
+/// Attempts after an ambiguous failure (refused, reset, DNS "try again") on a first contact: a wrong
+/// port is refused too, so these give up after a couple of seconds.
 const QUICK_ATTEMPTS: u32 = 4;
-/// Attempts when the server said "later" (`57P03`, `53300`) or did not answer in time: these go on
-/// as long as the budget lasts, up to this many.
+/// Attempts on a first contact when the server said "later" (`57P03`, `53300`) or did not answer in
+/// time: these go on as long as the budget lasts, up to this many.
 const PATIENT_ATTEMPTS: u32 = 10;
 /// The first pause between attempts; it doubles each time, up to [`MAX_PAUSE`], with jitter.
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
 const MAX_PAUSE: Duration = Duration::from_secs(4);
-/// The retries stop once this many per-attempt timeouts have passed since the first attempt…
-const BUDGET_IN_ATTEMPTS: u32 = 3;
-/// …or after this long when attempts have no timeout (`connect_timeout=0`).
-const BUDGET_WITHOUT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Whether a transient failure is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Retries {
-    WithBackoff,
-    None,
-}
+/// Time an attempt needs at least (a loopback connect takes a few ms); with less left before the
+/// deadline, the last error is final.
+const MIN_LAST_ATTEMPT: Duration = Duration::from_millis(100);
 
 /// A connected client, and whether TLS was negotiated.
 pub(super) struct Opened {
@@ -40,16 +33,16 @@ pub(super) struct Opened {
 }
 
 /// Connects, retrying transient failures (refused, reset, DNS "try again", `57P03`, `53300`, a
-/// timeout) with backoff while the budget lasts. Authentication and TLS failures are final at once.
+/// timeout) with backoff as `retry` allows; `on_retry` hears each failure and the pause that follows.
+/// Authentication, TLS and configuration failures are final at once.
 pub(super) fn open(
     spec: &ConnectSpec,
     config: &postgres::Config,
-    retries: Retries,
+    retry: Retry,
+    on_retry: &mut dyn FnMut(&Error, Duration),
 ) -> Result<Opened> {
-    let budget = spec.connect_timeout.map_or(BUDGET_WITHOUT_TIMEOUT, |t| {
-        t.saturating_mul(BUDGET_IN_ATTEMPTS)
-    });
     let started = Instant::now();
+    let mut pauses = Backoff::new(FIRST_PAUSE, MAX_PAUSE);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -57,44 +50,28 @@ pub(super) fn open(
             Ok(opened) => return Ok(opened),
             Err(failure) => failure,
         };
-        let pause = backoff(attempt);
-        let retry = retries == Retries::WithBackoff
-            && attempt < failure.attempts()
-            && started.elapsed() + pause < budget;
-        if !retry {
+        let left = retry.deadline.saturating_duration_since(Instant::now());
+        if attempt >= failure.attempts(retry.patience) || left < MIN_LAST_ATTEMPT {
             // The attempts go first: the cause keeps ending with the server's SQLSTATE, if any.
-            let mut cause = failure.explain(spec);
-            if attempt > 1 {
-                cause = format!(
-                    "gave up after {attempt} attempts in {:.1}s: {cause}",
-                    started.elapsed().as_secs_f64()
-                );
+            let mut error = failure.error(spec);
+            if let Error::Connect { cause, .. } = &mut error {
+                if attempt > 1 {
+                    *cause = format!(
+                        "gave up after {attempt} attempts in {:.1}s: {cause}",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
             }
-            return Err(Error::Connect {
-                target: spec.target.to_string(),
-                cause,
-            });
+            return Err(error);
         }
+        // A last attempt just before the deadline still counts: the database may be back by then.
+        let pause = pauses
+            .next()
+            .unwrap_or(FIRST_PAUSE)
+            .min(left - MIN_LAST_ATTEMPT);
+        on_retry(&failure.error(spec), pause);
         std::thread::sleep(pause);
     }
-}
-
-/// The pause after attempt `n` (1-based): 250 ms × 2ⁿ⁻¹, at most 4 s, scaled by a random factor in
-/// [0.5, 1] so that many dynos restarting together do not retry in lockstep.
-fn backoff(attempt: u32) -> Duration {
-    let exponential = FIRST_PAUSE.saturating_mul(1 << attempt.saturating_sub(1).min(10));
-    exponential.min(MAX_PAUSE).mul_f64(0.5 + jitter() / 2.0)
-}
-
-/// A number in [0, 1) that differs between processes and calls (no RNG crate needed for jitter).
-fn jitter() -> f64 {
-    use std::hash::BuildHasher;
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let hash = std::collections::hash_map::RandomState::new().hash_one(seed);
-    (hash % 1_000_000) as f64 / 1_000_000.0
 }
 
 /// Why one attempt failed.
@@ -150,22 +127,35 @@ where
 }
 
 impl Failure {
-    /// How many attempts this kind of failure deserves in all (1: final at once).
-    fn attempts(&self) -> u32 {
-        match self {
+    /// How many attempts this failure deserves in all (1: final at once).
+    fn attempts(&self, patience: Patience) -> u32 {
+        let first_contact = match self {
             Failure::TimedOut(_) => PATIENT_ATTEMPTS,
-            Failure::Internal(_) => 1,
-            Failure::Driver(error) => match error.code() {
-                Some(code)
-                    if *code == SqlState::CANNOT_CONNECT_NOW
-                        || *code == SqlState::TOO_MANY_CONNECTIONS =>
-                {
-                    PATIENT_ATTEMPTS
-                }
-                Some(_) => 1,
-                None if is_transient_network_error(error) => QUICK_ATTEMPTS,
-                None => 1,
-            },
+            Failure::Internal(_) => return 1,
+            Failure::Driver(error) if is_server_busy(error) => PATIENT_ATTEMPTS,
+            Failure::Driver(error) if is_transient_network_error(error) => QUICK_ATTEMPTS,
+            Failure::Driver(_) => return 1,
+        };
+        match patience {
+            Patience::FirstContact => first_contact,
+            Patience::UntilDeadline => u32::MAX,
+        }
+    }
+
+    /// What kind of failure, from the driver's typed error.
+    fn kind(&self, spec: &ConnectSpec) -> ConnectFailure {
+        match self {
+            Failure::TimedOut(_) => ConnectFailure::TimedOut,
+            Failure::Internal(_) => ConnectFailure::Config,
+            Failure::Driver(error) => driver_failure_kind(error, spec),
+        }
+    }
+
+    fn error(&self, spec: &ConnectSpec) -> Error {
+        Error::Connect {
+            target: spec.target.to_string(),
+            cause: self.explain(spec),
+            kind: self.kind(spec),
         }
     }
 
@@ -174,7 +164,7 @@ impl Failure {
         match self {
             Failure::TimedOut(limit) => format!(
                 "no answer from the server within {} (connect_timeout; the whole handshake must finish in time)",
-                seconds(*limit)
+                crate::duration::display(*limit)
             ),
             Failure::Internal(text) => text.clone(),
             Failure::Driver(error) => explain_driver_error(error, spec),
@@ -182,11 +172,51 @@ impl Failure {
     }
 }
 
-fn seconds(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
+/// The server said "later": starting up, shutting down, or full.
+fn is_server_busy(error: &postgres::Error) -> bool {
+    error.code().is_some_and(|code| {
+        [
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::INSUFFICIENT_RESOURCES,
+        ]
+        .contains(code)
+    })
+}
+
+fn driver_failure_kind(error: &postgres::Error, spec: &ConnectSpec) -> ConnectFailure {
+    if let Some(tls) = super::tls::find_source::<native_tls::Error>(error) {
+        return match super::tls::is_certificate_failure(tls) {
+            true => ConnectFailure::TlsCertificate,
+            false => ConnectFailure::Tls,
+        };
+    }
+    if spec.tls.explain_failure(error, &spec.target.host).is_some() {
+        return ConnectFailure::Tls;
+    }
+    if let Some(db) = error.as_db_error() {
+        let code = db.code();
+        return if is_server_busy(error) {
+            ConnectFailure::Unavailable
+        } else if *code == SqlState::INVALID_PASSWORD {
+            ConnectFailure::Auth
+        } else if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            && rejects_plaintext(db.message())
+            && spec.tls.is_disabled()
+        {
+            ConnectFailure::TlsRequired
+        } else {
+            ConnectFailure::Config
+        };
+    }
+    if is_transient_network_error(error) {
+        ConnectFailure::Unavailable
+    } else if super::describe(error).contains("password missing") {
+        ConnectFailure::Auth
     } else {
-        format!("{:.1}s", d.as_secs_f64())
+        ConnectFailure::Config
     }
 }
 
@@ -281,18 +311,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped_with_jitter() {
-        for attempt in 1..=12 {
-            let pause = backoff(attempt);
-            let full = FIRST_PAUSE
-                .saturating_mul(1 << (attempt - 1).min(10))
-                .min(MAX_PAUSE);
-            assert!(pause >= full / 2 && pause <= full, "{attempt}: {pause:?}");
-        }
-        assert!(backoff(20) <= MAX_PAUSE);
-    }
-
-    #[test]
     fn plaintext_rejections() {
         assert!(rejects_plaintext(
             "pg_hba.conf rejects connection for host \"127.0.0.1\", user \"app\", database \"d\", no encryption"
@@ -303,11 +321,5 @@ mod tests {
         assert!(!rejects_plaintext(
             "password authentication failed for user \"u\""
         ));
-    }
-
-    #[test]
-    fn durations_in_words() {
-        assert_eq!(seconds(Duration::from_secs(5)), "5s");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
     }
 }

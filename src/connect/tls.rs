@@ -478,6 +478,12 @@ fn is_host_mismatch(reason: &str) -> bool {
     reason.contains("hostname mismatch") || reason.contains("ip address mismatch")
 }
 
+/// Whether a TLS error is about the server's certificate (untrusted, or not valid for the host).
+pub(super) fn is_certificate_failure(error: &native_tls::Error) -> bool {
+    let text = error.to_string();
+    verify_reason(&text).is_some() || text.contains("certificate")
+}
+
 /// The first error of type `T` in `error`'s source chain.
 pub(super) fn find_source<T: std::error::Error + 'static>(error: &postgres::Error) -> Option<&T> {
     let mut source = std::error::Error::source(error);
