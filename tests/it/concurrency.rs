@@ -8,11 +8,7 @@
 
 use crate::contract;
 use crate::support::*;
-use std::io::{BufRead, BufReader};
 use std::process::Child;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Prisma's advisory lock key.
@@ -98,78 +94,6 @@ fn wait_until(db: &TestDb, sql: &str, what: &str) {
             "timed out after {WAIT:?} waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A spawned `prisma-release` whose stderr is read line by line while it runs, so a test can act
-/// when the tool says something (e.g. that it waits for the lock). Killed if dropped unfinished.
-struct Watched {
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    reader: Option<JoinHandle<()>>,
-}
-
-impl Watched {
-    fn spawn(db: &TestDb, m: &Migrations, args: &[&str], envs: &[(&str, &str)]) -> Watched {
-        let mut child = spawn(db.url(), m.path(), args, envs);
-        let pipe = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, lines) = mpsc::channel();
-        let sink = Arc::clone(&stderr);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                {
-                    let mut all = sink.lock().unwrap();
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-                let _ = tx.send(line);
-            }
-        });
-        Watched {
-            child: Some(child),
-            lines,
-            stderr,
-            reader: Some(reader),
-        }
-    }
-
-    /// Blocks until a stderr line contains `needle` (panics after [`WAIT`] or when stderr closes).
-    fn wait_for_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!(
-                    "no stderr line containing {needle:?} ({e:?}); stderr so far:\n{}",
-                    self.stderr.lock().unwrap()
-                ),
-            }
-        }
-    }
-
-    /// Waits for the process (with the harness timeout) and returns its run, stderr included.
-    fn finish(mut self) -> Run {
-        let child = self.child.take().expect("not finished yet");
-        let mut run = finish(child);
-        if let Some(reader) = self.reader.take() {
-            reader.join().expect("stderr reader");
-        }
-        run.stderr = self.stderr.lock().unwrap().clone();
-        run
-    }
-}
-
-impl Drop for Watched {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -332,7 +256,12 @@ fn deploy_proceeds_when_the_holder_releases_within_the_timeout() {
     m.add("20240101000000_a", "CREATE TABLE \"A\" (id int);\n");
     let (mut holder, pid) = hold_lock(&db, "lock-holder-test");
 
-    let deploy = Watched::spawn(&db, &m, &["--json", "deploy", "--lock-timeout", "20s"], &[]);
+    let deploy = Watched::spawn(
+        db.url(),
+        m.path(),
+        &["--json", "deploy", "--lock-timeout", "20s"],
+        &[],
+    );
     let line = deploy.wait_for_stderr("waiting for the migration advisory lock");
     assert!(
         line.contains(&format!("pid {pid}")) && line.contains("lock-holder-test"),
@@ -538,7 +467,12 @@ fn a_waiting_deploy_does_not_block_the_holders_create_index_concurrently() {
          AND query LIKE '%pg_stat_clear_snapshot%'",
         "deploy A to run its migration",
     );
-    let b = Watched::spawn(&db, &m, &["--json", "deploy", "--lock-timeout", "30s"], &[]);
+    let b = Watched::spawn(
+        db.url(),
+        m.path(),
+        &["--json", "deploy", "--lock-timeout", "30s"],
+        &[],
+    );
     let a_run = finish(a);
     let a_elapsed = a_started.elapsed();
     let b_run = b.finish();
@@ -605,8 +539,8 @@ fn transient_lock_timeout_is_retried_until_the_table_is_free() {
     let mut blocker = lock_table_t(&db);
 
     let deploy = Watched::spawn(
-        &db,
-        &m,
+        db.url(),
+        m.path(),
         &[
             "--json",
             "deploy",

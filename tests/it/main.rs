@@ -17,4 +17,5 @@ mod layering;
 mod parity;
 mod project;
 mod resolve;
+mod restart;
 mod status;

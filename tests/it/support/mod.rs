@@ -17,8 +17,10 @@
 mod cli;
 mod db;
 mod migrations;
+mod proxy;
 mod server;
 pub mod tls;
+mod watch;
 
 pub use cli::{
     bin, command, exit_code, finish, run, run_command, run_raw, run_with_env, spawn,
@@ -26,7 +28,9 @@ pub use cli::{
 };
 pub use db::{describe, fresh_db, quote_ident, TestDb};
 pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML, PRISMA_DDL};
+pub use proxy::Proxy;
 pub use server::{
     admin_client, server_admin_url, server_description, server_is_managed, server_port,
     server_socket_dir, TEST_DATABASE_URL,
 };
+pub use watch::{Watched, WATCH_TIMEOUT};
