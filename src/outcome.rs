@@ -166,4 +166,29 @@ mod tests {
         let outside = failure("25001", Execution::StatementByStatement, false).hint();
         assert!(outside.contains("resolve --rolled-back"), "{outside}");
     }
+
+    #[test]
+    fn logs_follow_the_p3018_layout() {
+        let failure = MigrationFailure {
+            migration: "20240101_x".into(),
+            execution: Execution::StatementByStatement,
+            sqlstate: Some("42P01".into()),
+            message: "relation \"a\" does not exist".into(),
+            detail: None,
+            hint: Some("h".into()),
+            position: None,
+            statement: Some(FailingStatement {
+                index: 2,
+                line: 4,
+                text: "DROP TABLE a;".into(),
+            }),
+            statements_total: 3,
+            statements_committed: 1,
+            rolled_back: false,
+        };
+        let logs = failure.logs();
+        assert!(logs.contains("Migration name: 20240101_x\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation \"a\" does not exist\nHINT: h\n"));
+        assert!(logs.contains("1 of 3 statements were committed"));
+        assert!(logs.contains("Failing statement 2 of 3 (line 4):\nDROP TABLE a;"));
+    }
 }

@@ -573,6 +573,65 @@ fn transient_lock_timeout_is_retried_until_the_table_is_free() {
 }
 
 #[test]
+fn each_retry_says_how_long_it_waits_and_the_waits_grow_capped() {
+    let db = fresh_db();
+    let m = table_t_and_alter(&db);
+    let mut blocker = lock_table_t(&db);
+    let started = Instant::now();
+    let run = run(
+        db.url(),
+        m.path(),
+        &["deploy", "--ddl-lock-timeout", "100ms", "--retries", "4"],
+    );
+    let took = started.elapsed();
+    blocker.batch_execute("ROLLBACK").expect("release T");
+
+    run.expect_code(11);
+    let waits: Vec<Duration> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.split("retrying in ").nth(1))
+        .map(|rest| parse_wait(rest.split(' ').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(waits.len(), 4, "one warning per retry\n{run}");
+    for (i, line) in run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retrying in"))
+        .enumerate()
+    {
+        assert!(line.contains(&format!("({} of 4)", i + 1)), "{line}");
+    }
+    assert!(
+        waits.windows(2).all(|w| w[0] <= w[1]),
+        "the waits grow: {waits:?}\n{run}"
+    );
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_secs(10)),
+        "{waits:?}"
+    );
+    let announced: Duration = waits.iter().sum();
+    assert!(
+        took >= announced,
+        "it really waited what it announced ({announced:?}), took {took:?}\n{run}"
+    );
+    assert!(!db.column_exists("T", "c"), "{run}");
+    assert_eq!(failed_rows(&db), 0, "{run}");
+}
+
+/// `250ms`, `1.5s`, `10s` as the tool prints waits.
+fn parse_wait(text: &str) -> Duration {
+    match text.strip_suffix("ms") {
+        Some(ms) => Duration::from_millis(ms.parse().expect("milliseconds")),
+        None => Duration::from_secs_f64(
+            text.strip_suffix('s')
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("not a wait: {text}")),
+        ),
+    }
+}
+
+#[test]
 fn transient_lock_timeout_without_retries_fails_with_55p03_and_writes_nothing() {
     let db = fresh_db();
     let m = table_t_and_alter(&db);

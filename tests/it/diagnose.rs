@@ -163,18 +163,6 @@ pub(crate) fn insert_applied_row(db: &TestDb, name: &str, checksum: &str, at: &s
     id
 }
 
-/// Every row of `_prisma_migrations`, every column as text, in a stable order.
-pub(crate) fn history_snapshot(db: &TestDb) -> Vec<Vec<Option<String>>> {
-    db.query_rows(
-        "SELECT id::text, checksum::text, finished_at::text, migration_name::text, logs, \
-                rolled_back_at::text, started_at::text, applied_steps_count::text \
-         FROM _prisma_migrations ORDER BY started_at, id",
-    )
-    .iter()
-    .map(|row| (0..8).map(|i| row.get::<_, Option<String>>(i)).collect())
-    .collect()
-}
-
 /// One history row, as far as these tests care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HistRow {

@@ -6,8 +6,8 @@
 
 use crate::contract;
 use crate::diagnose::{
-    adapter_logs, cli, create_prisma_table, history_snapshot, insert_applied_row,
-    insert_failed_row, rows_named, LOCK_KEY, STARTED_AT,
+    adapter_logs, cli, create_prisma_table, insert_applied_row, insert_failed_row, rows_named,
+    LOCK_KEY, STARTED_AT,
 };
 use crate::support::*;
 use std::time::{Duration, Instant};
@@ -311,13 +311,7 @@ fn delete_on_a_tty_asks_for_the_migration_name() {
         );
         let mut cmd = std::process::Command::new("script");
         cmd.args(["-q", "-e", "-c", &line, "/dev/null"]);
-        for (key, _) in std::env::vars_os() {
-            if let Some(key) = key.to_str() {
-                if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") {
-                    cmd.env_remove(key);
-                }
-            }
-        }
+        scrub_env(&mut cmd);
         cmd.env("DATABASE_URL", db.url())
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::piped())
@@ -412,15 +406,16 @@ fn resolve_waits_for_the_advisory_lock_held_by_a_deploy() {
         .unwrap()
         .get(0);
 
-    let mut child = spawn(
+    let mut resolve = Watched::spawn(
         db.url(),
         m.path(),
         &["resolve", "--rolled-back", FAILED, "--lock-timeout", "20s"],
         &[],
     );
-    std::thread::sleep(Duration::from_millis(500));
+    let line = resolve.wait_for_stderr("waiting for the migration advisory lock");
+    assert!(line.contains(&format!("pid {holder_pid}")), "{line}");
     assert!(
-        child.try_wait().expect("try_wait").is_none(),
+        resolve.is_running(),
         "resolve must wait for the lock, not finish"
     );
     assert_eq!(
@@ -433,7 +428,7 @@ fn resolve_waits_for_the_advisory_lock_held_by_a_deploy() {
     holder
         .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
         .unwrap();
-    let run = finish(child);
+    let run = resolve.finish();
     run.success();
     assert!(
         released.elapsed() < Duration::from_secs(10),

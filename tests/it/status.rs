@@ -127,19 +127,6 @@ fn create_prisma_table(db: &TestDb) {
     db.execute(PRISMA_DDL);
 }
 
-/// Every row of `_prisma_migrations`, every column as text, in a stable order (to prove a command
-/// left the table untouched).
-fn history_snapshot(db: &TestDb) -> Vec<Vec<Option<String>>> {
-    db.query_rows(
-        "SELECT id::text, checksum::text, finished_at::text, migration_name::text, logs, \
-                rolled_back_at::text, started_at::text, applied_steps_count::text \
-         FROM _prisma_migrations ORDER BY started_at, id",
-    )
-    .iter()
-    .map(|row| (0..8).map(|i| row.get::<_, Option<String>>(i)).collect())
-    .collect()
-}
-
 /// (finished, rolled back, logs, applied_steps_count) of each row named `name`, by `started_at`.
 type RowShape = (bool, bool, Option<String>, i32);
 

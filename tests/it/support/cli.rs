@@ -18,6 +18,21 @@ pub const SCRUBBED_ENV: &[&str] = &[
     "PRISMA_RELEASE_FORMAT",
 ];
 
+/// Removes from `cmd`'s environment every variable the binary could read from the developer's
+/// shell: [`SCRUBBED_ENV`], every other `PRISMA_*` and every `*DATABASE_URL`.
+pub fn scrub_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if let Some(key) = key.to_str() {
+            if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") {
+                cmd.env_remove(key);
+            }
+        }
+    }
+    for key in SCRUBBED_ENV {
+        cmd.env_remove(key);
+    }
+}
+
 /// How long [`run`] lets the binary run before killing it and failing the test.
 /// `PRISMA_RELEASE_TEST_RUN_TIMEOUT_SECS` overrides it.
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -107,16 +122,7 @@ impl fmt::Debug for Run {
 /// stdin null. stdout and stderr are not configured yet.
 pub fn command(db_url: &str, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
-    for (key, _) in std::env::vars_os() {
-        if let Some(key) = key.to_str() {
-            if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") || key == "DIRECT_URL" {
-                cmd.env_remove(key);
-            }
-        }
-    }
-    for key in SCRUBBED_ENV {
-        cmd.env_remove(key);
-    }
+    scrub_env(&mut cmd);
     cmd.env("DATABASE_URL", db_url)
         .arg("--migrations")
         .arg(dir)
@@ -230,13 +236,7 @@ where
     S: AsRef<OsStr>,
 {
     let mut cmd = Command::new(bin());
-    for (key, _) in std::env::vars_os() {
-        if let Some(key) = key.to_str() {
-            if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") || key == "DIRECT_URL" {
-                cmd.env_remove(key);
-            }
-        }
-    }
+    scrub_env(&mut cmd);
     cmd.args(args)
         .envs(envs.iter().copied())
         .stdin(Stdio::null());

@@ -257,6 +257,35 @@ impl TestDb {
             .collect()
     }
 
+    /// This database's URL for the login role `r_<database>` with `password` (created on first
+    /// use), which may create objects in `public`. Unlike the harness's own role it authenticates
+    /// under any `pg_hba.conf` method (trust, md5, scram), so a test that needs a password, or a
+    /// role it can change, runs against any server. Dropped with the database.
+    pub fn role_url(&self, password: &str) -> String {
+        let role = self.role();
+        let literal = password.replace('\'', "''");
+        admin_client()
+            .batch_execute(&format!(
+                "DO $$BEGIN CREATE ROLE {0} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$; \
+                 ALTER ROLE {0} PASSWORD '{literal}'",
+                quote_ident(&role)
+            ))
+            .unwrap_or_else(|e| panic!("create role {role}: {}", describe(&e)));
+        self.execute(&format!(
+            "GRANT ALL ON SCHEMA public TO {}",
+            quote_ident(&role)
+        ));
+        let mut url = url::Url::parse(&self.url).expect("test database URL");
+        url.set_username(&role).expect("user");
+        url.set_password(Some(password)).expect("password");
+        url.to_string()
+    }
+
+    /// The name of this database's own role (see [`TestDb::role_url`]).
+    pub fn role(&self) -> String {
+        format!("r_{}", self.name)
+    }
+
     /// Names of the tables in schema `public`, sorted.
     pub fn table_names(&self) -> Vec<String> {
         self.query_rows(
@@ -299,8 +328,26 @@ impl Drop for TestDb {
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
             ));
+            // Separately: DROP DATABASE cannot share a (multi-statement) transaction.
+            let _ = admin.batch_execute(&format!(
+                "DROP ROLE IF EXISTS {}",
+                quote_ident(&self.role())
+            ));
         }
     }
+}
+
+/// Every row of `_prisma_migrations`, every column as text, in a stable order: equal
+/// snapshots before and after a command prove it left the history untouched.
+pub fn history_snapshot(db: &TestDb) -> Vec<Vec<Option<String>>> {
+    db.query_rows(
+        "SELECT id::text, checksum::text, finished_at::text, migration_name::text, logs, \
+                rolled_back_at::text, started_at::text, applied_steps_count::text \
+         FROM _prisma_migrations ORDER BY started_at, id",
+    )
+    .iter()
+    .map(|row| (0..8).map(|i| row.get::<_, Option<String>>(i)).collect())
+    .collect()
 }
 
 /// `name` as a double-quoted SQL identifier.

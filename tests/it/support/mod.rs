@@ -23,10 +23,10 @@ pub mod tls;
 mod watch;
 
 pub use cli::{
-    bin, command, exit_code, finish, run, run_command, run_raw, run_with_env, spawn,
+    bin, command, exit_code, finish, run, run_command, run_raw, run_with_env, scrub_env, spawn,
     wait_with_timeout, Run, DEFAULT_RUN_TIMEOUT, SCRUBBED_ENV,
 };
-pub use db::{describe, fresh_db, quote_ident, TestDb};
+pub use db::{describe, fresh_db, history_snapshot, quote_ident, TestDb};
 pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML, PRISMA_DDL};
 pub use proxy::Proxy;
 pub use server::{

@@ -84,12 +84,30 @@ pub fn server_port() -> u16 {
     server().port
 }
 
-/// The Unix socket directory of the harness cluster; `None` under `TEST_DATABASE_URL`.
-pub fn server_socket_dir() -> Option<PathBuf> {
-    match &server().kind {
-        Kind::Managed { dir } => Some(dir.clone()),
-        Kind::External { .. } => None,
+/// The Unix socket directory of the server: the harness cluster's directory, or under
+/// `TEST_DATABASE_URL` the first of the server's `unix_socket_directories` that holds its socket on
+/// this machine. Fails the test when there is none (say so rather than skip).
+pub fn server_socket_dir() -> PathBuf {
+    let server = server();
+    if let Kind::Managed { dir } = &server.kind {
+        return dir.clone();
     }
+    let setting: String = admin_client()
+        .query_one("SHOW unix_socket_directories", &[])
+        .map(|row| row.get(0))
+        .unwrap_or_default();
+    let socket = format!(".s.PGSQL.{}", server.port);
+    setting
+        .split(',')
+        .map(|dir| PathBuf::from(dir.trim()))
+        .find(|dir| dir.join(&socket).exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "this test needs the server's Unix socket on this machine, but TEST_DATABASE_URL's \
+                 server has none here (unix_socket_directories = '{setting}'); unset \
+                 TEST_DATABASE_URL to use the harness cluster"
+            )
+        })
 }
 
 /// True when the harness started its own cluster, false under `TEST_DATABASE_URL`.
