@@ -6,7 +6,7 @@
 
 use crate::connect::{quote_literal, Session};
 use crate::error::{Error, Result};
-use crate::timestamp::rfc3339_micros;
+use crate::timestamp::Timestamp;
 use postgres::types::Type;
 use serde::Serialize;
 use std::time::SystemTime;
@@ -45,16 +45,16 @@ const IGNORED_TABLES: [&str; 5] = [
     "raster_overviews",
 ];
 
-/// One row of `_prisma_migrations`. Timestamps are RFC 3339 UTC strings with microseconds.
+/// One row of `_prisma_migrations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryRow {
     pub id: String,
     pub checksum: String,
-    pub finished_at: Option<String>,
+    pub finished_at: Option<Timestamp>,
     pub migration_name: String,
     pub logs: Option<String>,
-    pub rolled_back_at: Option<String>,
-    pub started_at: String,
+    pub rolled_back_at: Option<Timestamp>,
+    pub started_at: Timestamp,
     pub applied_steps_count: i32,
 }
 
@@ -179,20 +179,27 @@ pub fn load_rows(session: &mut Session) -> Result<Vec<HistoryRow>> {
             &[],
         )
         .map_err(|e| session.query_error("reading _prisma_migrations", e))?;
-    let time = |t: Option<SystemTime>| t.map(rfc3339_micros);
-    Ok(rows
-        .iter()
-        .map(|r| HistoryRow {
-            id: r.get(0),
-            checksum: r.get(1),
-            finished_at: time(r.get(2)),
-            migration_name: r.get(3),
-            logs: r.get(4),
-            rolled_back_at: time(r.get(5)),
-            started_at: time(r.get(6)).unwrap_or_default(),
-            applied_steps_count: r.get(7),
+    let time = |t: Option<SystemTime>| t.map(Timestamp::from);
+    rows.iter()
+        .map(|r| {
+            let id: String = r.get(0);
+            let migration_name: String = r.get(3);
+            // NOT NULL in Prisma's DDL; a foreign row without it is refused, not given a fake time.
+            let started_at = time(r.get(6)).ok_or_else(|| Error::HistoryTableIncompatible {
+                problems: format!("row {id} of `{migration_name}` has no started_at"),
+            })?;
+            Ok(HistoryRow {
+                id,
+                checksum: r.get(1),
+                finished_at: time(r.get(2)),
+                migration_name,
+                logs: r.get(4),
+                rolled_back_at: time(r.get(5)),
+                started_at,
+                applied_steps_count: r.get(7),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The rows of one history entry that we write, as SQL literals for a single simple-protocol batch.

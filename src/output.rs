@@ -241,7 +241,7 @@ pub fn render_failed(out: &mut String, failed: &[Diagnosis]) {
         out,
         failed
             .iter()
-            .map(|d| (d.migration.as_str(), d.started_at.as_str())),
+            .map(|d| (d.migration.as_str(), prisma_display(&d.started_at))),
     );
     for d in failed {
         out.push('\n');
@@ -250,14 +250,13 @@ pub fn render_failed(out: &mut String, failed: &[Diagnosis]) {
     out.push('\n');
 }
 
-/// Prisma's P3009 text: the header and one line per failed row (name, `started_at`).
-fn render_p3009_lines<'a>(out: &mut String, rows: impl Iterator<Item = (&'a str, &'a str)>) {
+/// Prisma's P3009 text: the header and one line per failed row (name, `started_at` as Prisma shows it).
+fn render_p3009_lines<'a>(out: &mut String, rows: impl Iterator<Item = (&'a str, String)>) {
     out.push_str("Error: P3009\n\nmigrate found failed migrations in the target database, new migrations will not be applied. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n");
     for (migration, started_at) in rows {
         let _ = writeln!(
             out,
-            "The `{migration}` migration started at {} failed",
-            prisma_display(started_at)
+            "The `{migration}` migration started at {started_at} failed"
         );
     }
 }
@@ -568,7 +567,7 @@ pub fn guard_refusal(outcome: &GuardOutcome, command: &[OsString]) -> String {
                     let rows = f.failed.iter();
                     render_p3009_lines(
                         &mut text,
-                        rows.map(|r| (r.migration_name.as_str(), r.started_at.as_str())),
+                        rows.map(|r| (r.migration_name.as_str(), r.started_at.prisma_display())),
                     );
                     text.push_str("(no diagnosis: run `prisma-release diagnose` for it)\n\n");
                 }

@@ -193,20 +193,26 @@ fn mark_out_of_order(entries: &mut [Entry<'_>]) {
 mod tests {
     use super::*;
     use crate::migrations::{checksum, LocalMigration, ScriptProblem};
+    use crate::timestamp::Timestamp;
 
     fn local(name: &str, sql: &str) -> LocalMigration {
         LocalMigration::from_sql(name, sql)
     }
 
-    fn row(name: &str, sql: &str, finished: bool, rolled_back: bool, started: &str) -> HistoryRow {
+    /// The time `n` seconds after the epoch (rows must be passed in this order).
+    fn t(n: u64) -> Timestamp {
+        Timestamp::from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(n))
+    }
+
+    fn row(name: &str, sql: &str, finished: bool, rolled_back: bool, started: u64) -> HistoryRow {
         HistoryRow {
             id: format!("{name}-{started}"),
             checksum: checksum(sql.as_bytes()),
-            finished_at: finished.then(|| started.to_string()),
+            finished_at: finished.then(|| t(started)),
             migration_name: name.into(),
             logs: None,
-            rolled_back_at: rolled_back.then(|| started.to_string()),
-            started_at: started.into(),
+            rolled_back_at: rolled_back.then(|| t(started)),
+            started_at: t(started),
             applied_steps_count: i32::from(finished),
         }
     }
@@ -234,8 +240,8 @@ mod tests {
             local("3_c", "C"),
         ];
         let rows = [
-            row("1_a", "A", true, false, "t1"),
-            row("2_b", "B", true, false, "t2"),
+            row("1_a", "A", true, false, 1),
+            row("2_b", "B", true, false, 2),
         ];
         let plan = plan(&local, &rows);
         assert_eq!(
@@ -251,7 +257,7 @@ mod tests {
     #[test]
     fn failed_row_wins_and_is_listed() {
         let local = [local("1_a", "A")];
-        let rows = [row("1_a", "A", false, false, "t1")];
+        let rows = [row("1_a", "A", false, false, 1)];
         let plan = plan(&local, &rows);
         assert_eq!(plan.entries[0].state, State::Failed);
         assert_eq!(plan.failed_rows.len(), 1);
@@ -260,7 +266,7 @@ mod tests {
     #[test]
     fn rolled_back_only_is_pending_again() {
         let local = [local("1_a", "A")];
-        let rows = [row("1_a", "A", false, true, "t1")];
+        let rows = [row("1_a", "A", false, true, 1)];
         let plan = plan(&local, &rows);
         assert_eq!(plan.entries[0].state, State::Pending);
         assert!(plan.failed_rows.is_empty());
@@ -270,18 +276,18 @@ mod tests {
     fn several_rows_per_name_rolled_back_then_applied() {
         let local = [local("1_a", "A")];
         let rows = [
-            row("1_a", "A", false, true, "t1"),
-            row("1_a", "A", true, false, "t2"),
+            row("1_a", "A", false, true, 1),
+            row("1_a", "A", true, false, 2),
         ];
         let plan = plan(&local, &rows);
         assert_eq!(plan.entries[0].state, State::Applied);
-        assert_eq!(plan.entries[0].row.unwrap().started_at, "t2");
+        assert_eq!(plan.entries[0].row.unwrap().started_at, t(2));
     }
 
     #[test]
     fn finished_and_rolled_back_row_is_not_applied() {
         let local = [local("1_a", "A")];
-        let rows = [row("1_a", "A", true, true, "t1")];
+        let rows = [row("1_a", "A", true, true, 1)];
         assert_eq!(plan(&local, &rows).entries[0].state, State::Pending);
     }
 
@@ -289,8 +295,8 @@ mod tests {
     fn missing_locally_and_failed_remote() {
         let local = [local("2_b", "B")];
         let rows = [
-            row("1_a", "A", true, false, "t1"),
-            row("3_gone", "X", false, false, "t3"),
+            row("1_a", "A", true, false, 1),
+            row("3_gone", "X", false, false, 3),
         ];
         let plan = plan(&local, &rows);
         assert_eq!(
@@ -308,14 +314,14 @@ mod tests {
     fn out_of_order_pending() {
         let local = [local("1_a", "A"), local("2_b", "B"), local("3_c", "C")];
         let rows = [
-            row("1_a", "A", true, false, "t1"),
-            row("3_c", "C", true, false, "t2"),
+            row("1_a", "A", true, false, 1),
+            row("3_c", "C", true, false, 2),
         ];
         let plan = plan(&local, &rows);
         assert_eq!(states(&plan)[1], ("2_b".into(), State::Pending, true));
         // A newer migration applied elsewhere (missing locally) also makes older pending ones out of order.
         let local = [self::local("2_b", "B")];
-        let rows = [row("3_c", "C", true, false, "t1")];
+        let rows = [row("3_c", "C", true, false, 1)];
         assert_eq!(
             states(&super::plan(&local, &rows))[0],
             ("2_b".into(), State::Pending, true)
@@ -326,14 +332,14 @@ mod tests {
     fn applied_with_missing_file_is_modified() {
         let mut m = local("1_a", "A");
         m.script = Err(ScriptProblem::Missing);
-        let rows = [row("1_a", "A", true, false, "t1")];
+        let rows = [row("1_a", "A", true, false, 1)];
         assert_eq!(plan(&[m], &rows).entries[0].state, State::Modified);
     }
 
     #[test]
     fn resolve_applied_row_counts_as_applied() {
         let local = [local("1_a", "A")];
-        let mut r = row("1_a", "A", true, false, "t1");
+        let mut r = row("1_a", "A", true, false, 1);
         r.logs = Some(String::new());
         r.applied_steps_count = 0;
         assert_eq!(plan(&local, &[r]).entries[0].state, State::Applied);
@@ -342,7 +348,7 @@ mod tests {
     #[test]
     fn refusal_failed_wins_over_pending_tolerated_or_not() {
         let local = [local("1_a", "A"), local("2_b", "B")];
-        let rows = [row("1_a", "A", false, false, "t1")];
+        let rows = [row("1_a", "A", false, false, 1)];
         let plan = plan(&local, &rows);
         assert_eq!(plan.refusal(true, true), Some(Refusal::Failed));
         assert_eq!(Refusal::Failed.exit_code(), 10);
@@ -351,7 +357,7 @@ mod tests {
     #[test]
     fn refusal_pending_unless_tolerated() {
         let local = [local("1_a", "A"), local("2_b", "B")];
-        let rows = [row("1_a", "A", true, false, "t1")];
+        let rows = [row("1_a", "A", true, false, 1)];
         let plan = plan(&local, &rows);
         assert_eq!(plan.refusal(false, false), Some(Refusal::Pending));
         assert_eq!(plan.refusal(true, false), None);
@@ -363,8 +369,8 @@ mod tests {
         let up_to_date = [local("1_a", "A")];
         let edited = [local("1_a", "A edited")];
         let rows = [
-            row("1_a", "A", true, false, "t1"),
-            row("2_b", "B", true, false, "t2"),
+            row("1_a", "A", true, false, 1),
+            row("2_b", "B", true, false, 2),
         ];
         let plan = plan(&edited, &rows);
         assert_eq!(plan.refusal(false, false), None);

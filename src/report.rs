@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::history::{HistoryRow, ResolveAs};
 use crate::outcome::{Execution, MigrationFailure};
 use crate::plan::{Plan, Refusal, State};
+use crate::timestamp::Timestamp;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -86,8 +87,8 @@ pub struct MigrationReport {
     pub checksum: Option<String>,
     /// Checksum recorded in `_prisma_migrations` (null when there is no row).
     pub recorded_checksum: Option<String>,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
 }
 
 impl MigrationReport {
@@ -100,8 +101,8 @@ impl MigrationReport {
                 out_of_order: e.out_of_order,
                 checksum: e.local.and_then(|m| m.checksum()).map(str::to_string),
                 recorded_checksum: e.row.map(|r| r.checksum.clone()),
-                started_at: e.row.map(|r| r.started_at.clone()),
-                finished_at: e.row.and_then(|r| r.finished_at.clone()),
+                started_at: e.row.map(|r| r.started_at),
+                finished_at: e.row.and_then(|r| r.finished_at),
             })
             .collect()
     }

@@ -1,8 +1,45 @@
-//! Timestamps as text. Rows carry RFC 3339 UTC strings with microseconds (what PostgreSQL stores);
-//! Prisma's P3009 text uses chrono's `DateTime<Utc>` Display, which [`prisma_display`] reproduces.
-//! Hand-written because two small functions do not justify a date-time dependency.
+//! Timestamps of history rows: a [`Timestamp`] is a point in time, shown (and serialised in the JSON
+//! contract) as RFC 3339 UTC with microseconds — what PostgreSQL stores; Prisma's P3009 text uses
+//! chrono's `DateTime<Utc>` Display, which [`prisma_display`] reproduces. Hand-written because two
+//! small functions do not justify a date-time dependency.
 
+use serde::{Serialize, Serializer};
+use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A `timestamptz` of `_prisma_migrations`, as a time (ordered, comparable), not as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        Timestamp(SystemTime::now())
+    }
+
+    /// `2025-01-08 02:51:04.844060 UTC`, as Prisma prints it.
+    pub fn prisma_display(&self) -> String {
+        prisma_display(&self.to_string())
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(time: SystemTime) -> Timestamp {
+        Timestamp(time)
+    }
+}
+
+/// RFC 3339 UTC with microseconds: `2025-01-08T02:51:04.844060Z`.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&rfc3339_micros(self.0))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// `2025-01-08T02:51:04.844060Z` for any time, before or after 1970.
 pub fn rfc3339_micros(time: SystemTime) -> String {
@@ -67,6 +104,18 @@ mod tests {
             rfc3339_micros(UNIX_EPOCH - Duration::from_micros(1)),
             "1969-12-31T23:59:59.999999Z"
         );
+    }
+
+    #[test]
+    fn a_timestamp_shows_and_serialises_as_rfc3339_and_orders_as_time() {
+        let t = Timestamp::from(UNIX_EPOCH + Duration::from_micros(1_736_304_664_844_060));
+        assert_eq!(t.to_string(), "2025-01-08T02:51:04.844060Z");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2025-01-08T02:51:04.844060Z\""
+        );
+        assert_eq!(t.prisma_display(), "2025-01-08 02:51:04.844060 UTC");
+        assert!(Timestamp::from(UNIX_EPOCH) < t);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::report::{
     plan_warnings, CommandName, DeployBody, MigrationReport, PlannedMigration, Report, ResolvedRow,
 };
 use crate::sql;
+use crate::timestamp::Timestamp;
 use std::time::Duration;
 
 /// The first pause before retrying a transactional migration after a transient error; it doubles
@@ -212,11 +213,11 @@ fn simulate_resolution(rows: &mut Vec<HistoryRow>, resolved: &[ResolvedRow]) {
     rows.retain_mut(|row| match resolved.iter().find(|r| r.id == row.id) {
         Some(r) if r.action == ResolveAs::Delete => false,
         Some(r) if r.action == ResolveAs::Completed => {
-            row.finished_at = Some("completing".into());
+            row.finished_at = Some(Timestamp::now());
             true
         }
         Some(_) => {
-            row.rolled_back_at = Some("resolving".into());
+            row.rolled_back_at = Some(Timestamp::now());
             true
         }
         None => true,

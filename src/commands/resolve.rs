@@ -10,12 +10,12 @@
 use super::Context;
 use crate::cli::ResolveArgs;
 use crate::connect::Session;
+use crate::diagnose;
 use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, TableState};
 use crate::lock::LockGuard;
 use crate::migrations::{self, LocalMigration};
 use crate::report::{CommandName, Report, ResolveAction, ResolveBody};
-use crate::{diagnose, timestamp};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// What the user asked for.
@@ -171,7 +171,7 @@ fn confirm(name: &str, rows: &[&HistoryRow], yes: bool) -> Result<()> {
         prompt.push_str(&format!(
             "  {} (started {})\n",
             row.id,
-            timestamp::prisma_display(&row.started_at)
+            row.started_at.prisma_display()
         ));
     }
     prompt.push_str("Type the migration name to confirm: ");

@@ -235,7 +235,7 @@ pub fn diagnose(
     Ok(Diagnosis {
         migration: row.migration_name.clone(),
         id: row.id.clone(),
-        started_at: row.started_at.clone(),
+        started_at: row.started_at.to_string(),
         checksum: row.checksum.clone(),
         logs: row.logs.clone(),
         log_format: parsed.format,

@@ -10,7 +10,7 @@
 
 use crate::contract::{self, FailedRow};
 use crate::diagnose::{
-    cli, create_prisma_table, deploy_json, history_snapshot, insert_applied_row, insert_failed_row,
+    cli, create_prisma_table, deploy_json, insert_applied_row, insert_failed_row,
     native_engine_logs, rows_named, run_like_native_engine, STARTED_AT,
 };
 use crate::support::*;
