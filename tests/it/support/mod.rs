@@ -15,6 +15,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod cli;
+mod cluster;
 mod db;
 mod migrations;
 mod proxy;

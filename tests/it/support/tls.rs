@@ -17,18 +17,14 @@
 //! This cluster is always started locally, also under `TEST_DATABASE_URL` (it needs the server
 //! binaries and `openssl`); without them the tests fail saying what to install.
 
-use super::server::{
-    as_postgres_prefix, chown_to_postgres, find_bindir, free_port, make_cluster_dir,
-    no_binaries_message, run_initdb, server_command, start_watchdog, tail,
-};
-use std::ffi::OsString;
+use super::cluster::{self, chown_to_postgres, Recipe};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The password of the role `app`. It contains characters that must be percent-encoded in a URL;
 /// [`TLS_PASSWORD_MARKER`] is a part of it that survives encoding, for "never printed" checks.
@@ -39,9 +35,6 @@ pub const TLS_PASSWORD_MARKER: &str = "9f3c71ab";
 pub const IDENTITY_PASSWORD: &str = "id-pass-4d2e90c1";
 /// The role of the client identity (`cert` authentication: the certificate's CN).
 pub const CERT_USER: &str = "certuser";
-
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-const PORT_ATTEMPTS: usize = 5;
 
 /// The TLS-only cluster of this test binary.
 pub struct TlsCluster {
@@ -86,8 +79,6 @@ impl TlsCluster {
 
 static CLUSTER: OnceLock<Result<TlsCluster, String>> = OnceLock::new();
 static COUNTER: AtomicU64 = AtomicU64::new(0);
-/// The watchdog of a start attempt, kept to tear a failed attempt down.
-static WATCHDOG: Mutex<Option<Child>> = Mutex::new(None);
 
 /// The TLS cluster, started on first use (concurrent first callers wait for one start).
 pub fn tls_cluster() -> &'static TlsCluster {
@@ -176,18 +167,7 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 
-enum StartError {
-    PortTaken(String),
-    Fatal(String),
-}
-
 fn start() -> Result<TlsCluster, String> {
-    let bindir = find_bindir().ok_or_else(|| {
-        format!(
-            "the TLS connection tests start their own TLS-only PostgreSQL cluster.\n{}",
-            no_binaries_message()
-        )
-    })?;
     if Command::new("openssl")
         .arg("version")
         .stdout(Stdio::null())
@@ -202,55 +182,26 @@ fn start() -> Result<TlsCluster, String> {
                 .into(),
         );
     }
-    let mut last = String::new();
-    for _ in 0..PORT_ATTEMPTS {
-        let prefix = as_postgres_prefix()?;
-        let dir = make_cluster_dir()?;
-        match start_in(&bindir, &prefix, &dir) {
-            Ok(cluster) => return Ok(cluster),
-            Err(error) => {
-                abandon(&dir);
-                match error {
-                    StartError::PortTaken(message) => last = message,
-                    StartError::Fatal(message) => return Err(message),
-                }
-            }
-        }
-    }
-    Err(format!(
-        "could not start the TLS test cluster: the port was taken {PORT_ATTEMPTS} times\n{last}"
-    ))
-}
-
-fn start_in(bindir: &Path, prefix: &[OsString], dir: &Path) -> Result<TlsCluster, StartError> {
-    let fatal = StartError::Fatal;
-    if !prefix.is_empty() {
-        chown_to_postgres(dir).map_err(fatal)?;
-    }
-    run_initdb(bindir, prefix, dir).map_err(fatal)?;
-    make_certificates(&dir.join("certs")).map_err(fatal)?;
-    install_server_files(dir, !prefix.is_empty()).map_err(fatal)?;
-    let port = free_port().map_err(fatal)?;
-    let mut cmd = server_command(bindir, prefix, dir, port);
-    for setting in [
-        "ssl=on",
-        "ssl_cert_file=server.crt",
-        "ssl_key_file=server.key",
-        "ssl_ca_file=ca.crt",
-        "password_encryption=scram-sha-256",
-        "max_connections=100",
-    ] {
-        cmd.push("-c".into());
-        cmd.push(setting.into());
-    }
-    let child = start_watchdog(&cmd, dir).map_err(fatal)?;
-    *WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+    let started = cluster::start(&Recipe {
+        name: "TLS test",
+        prepare: &|dir, as_postgres| {
+            make_certificates(&dir.join("certs"))?;
+            install_server_files(dir, as_postgres)
+        },
+        settings: &[
+            "ssl=on",
+            "ssl_cert_file=server.crt",
+            "ssl_key_file=server.key",
+            "ssl_ca_file=ca.crt",
+            "password_encryption=scram-sha-256",
+            "max_connections=100",
+        ],
+    })?;
     let cluster = TlsCluster {
-        port,
-        dir: dir.to_path_buf(),
+        port: started.port,
+        dir: started.dir,
     };
-    wait_until_ready(&cluster)?;
-    create_roles(&cluster).map_err(fatal)?;
+    create_roles(&cluster)?;
     Ok(cluster)
 }
 
@@ -426,53 +377,6 @@ hostnossl all all      ::/0           reject
     fs::write(data.join("pg_hba.conf"), hba).map_err(|e| format!("write pg_hba.conf: {e}"))
 }
 
-fn wait_until_ready(cluster: &TlsCluster) -> Result<(), StartError> {
-    let log = cluster.dir.join("postgres.log");
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    loop {
-        if cluster.dir.join("server.exited").exists() {
-            let log_tail = tail(&log, 40);
-            let message = format!(
-                "the TLS test PostgreSQL server (port {}, dir {}) exited during startup; log tail:\n{log_tail}",
-                cluster.port,
-                cluster.dir.display()
-            );
-            let port_taken = [
-                "Address already in use",
-                "could not bind",
-                "could not create any TCP/IP sockets",
-            ]
-            .iter()
-            .any(|needle| log_tail.contains(needle));
-            return Err(if port_taken {
-                StartError::PortTaken(message)
-            } else {
-                StartError::Fatal(message)
-            });
-        }
-        let attempt = postgres::Config::new()
-            .host_path(&cluster.dir)
-            .port(cluster.port)
-            .user("postgres")
-            .dbname("postgres")
-            .connect_timeout(Duration::from_secs(5))
-            .connect(postgres::NoTls)
-            .and_then(|mut c| c.simple_query("SELECT 1").map(drop));
-        let last_error = match attempt {
-            Ok(()) => return Ok(()),
-            Err(e) => super::db::describe(&e),
-        };
-        if Instant::now() >= deadline {
-            return Err(StartError::Fatal(format!(
-                "the TLS test PostgreSQL server did not accept connections within {STARTUP_TIMEOUT:?}; \
-                 last error: {last_error}\nserver log tail:\n{}",
-                tail(&log, 40)
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn create_roles(cluster: &TlsCluster) -> Result<(), String> {
     let literal = TLS_PASSWORD.replace('\'', "''");
     cluster
@@ -483,18 +387,4 @@ fn create_roles(cluster: &TlsCluster) -> Result<(), String> {
              CREATE ROLE {CERT_USER} LOGIN;"
         ))
         .map_err(|e| format!("creating the TLS test roles: {}", super::db::describe(&e)))
-}
-
-/// Tears down a failed start attempt: asks the watchdog to stop the server and clean up.
-fn abandon(dir: &Path) {
-    let _ = fs::write(dir.join("stop"), b"");
-    if let Some(mut child) = WATCHDOG.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = fs::remove_dir_all(dir);
 }
