@@ -690,3 +690,87 @@ fn program_label(command: &[OsString]) -> String {
         .collect();
     format!(" `{}`", words.join(" "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::HistoryRow;
+    use crate::timestamp::Timestamp;
+    use std::time::UNIX_EPOCH;
+
+    fn failed_findings() -> GuardFindings {
+        GuardFindings {
+            target: "database `shop` at db:5432".into(),
+            refusal: Some(Refusal::Failed),
+            applied: 1,
+            pending: Vec::new(),
+            modified: Vec::new(),
+            failed: vec![HistoryRow {
+                id: "id-1".into(),
+                checksum: "c".into(),
+                finished_at: None,
+                migration_name: "20250108025104_add_email".into(),
+                logs: None,
+                rolled_back_at: None,
+                started_at: Timestamp::from(UNIX_EPOCH + Duration::from_secs(1_736_304_664)),
+                applied_steps_count: 0,
+            }],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn guard_refusal_without_diagnosis_prints_prismas_p3009_lines_without_a_stray_blank_line() {
+        let outcome = GuardOutcome {
+            findings: failed_findings(),
+            diagnoses: None,
+            waited: None,
+        };
+        let text = guard_refusal(&outcome, &["node".into(), "server.js".into()]);
+        assert!(
+            text.starts_with("Error: P3009\n\nmigrate found failed migrations"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "https://pris.ly/d/migrate-resolve\nThe `20250108025104_add_email` migration started at 2025-01-08 02:51:04 UTC failed\n(no diagnosis"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "The app (`node server.js`) was not started. (prisma-release guard, exit 10)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("hint: read the diagnosis above"), "{text}");
+    }
+
+    #[test]
+    fn guard_refusal_and_status_share_the_p3009_header() {
+        let mut with_diagnosis = String::new();
+        render_failed(&mut with_diagnosis, &[]);
+        let outcome = GuardOutcome {
+            findings: failed_findings(),
+            diagnoses: None,
+            waited: None,
+        };
+        let header = with_diagnosis.trim_end();
+        assert!(guard_refusal(&outcome, &[]).starts_with(header));
+    }
+
+    #[test]
+    fn guard_stop_names_the_budget_and_the_last_error() {
+        let stop = GuardStop::TimedOut {
+            target: "database `shop` at db:5432".into(),
+            connecting: true,
+            last_error: Some("Connection refused".into()),
+        };
+        let text = guard_stop(&stop, Duration::from_millis(1500));
+        assert!(
+            text.starts_with("error: could not connect to database `shop` at db:5432 within the guard's budget of 1.5s (--connect-budget); last error: Connection refused\nThe app was not started.\n"),
+            "{text}"
+        );
+        assert_eq!(stop.exit_code(), 4);
+    }
+}
