@@ -256,7 +256,7 @@ fn deploy_proceeds_when_the_holder_releases_within_the_timeout() {
     m.add("20240101000000_a", "CREATE TABLE \"A\" (id int);\n");
     let (mut holder, pid) = hold_lock(&db, "lock-holder-test");
 
-    let deploy = Watched::spawn(
+    let mut deploy = Watched::spawn(
         db.url(),
         m.path(),
         &["--json", "deploy", "--lock-timeout", "20s"],
@@ -538,7 +538,7 @@ fn transient_lock_timeout_is_retried_until_the_table_is_free() {
     let m = table_t_and_alter(&db);
     let mut blocker = lock_table_t(&db);
 
-    let deploy = Watched::spawn(
+    let mut deploy = Watched::spawn(
         db.url(),
         m.path(),
         &[

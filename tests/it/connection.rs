@@ -9,8 +9,8 @@ use crate::support::tls::{
     TLS_PASSWORD_MARKER,
 };
 use crate::support::{
-    admin_client, fresh_db, quote_ident, run_with_env, server_socket_dir, Migrations, Run, TestDb,
-    Watched, POSTGRES_LOCK_TOML,
+    admin_client, closed_port, fresh_db, quote_ident, run_with_env, server_socket_dir, Migrations,
+    Run, TestDb, Watched, POSTGRES_LOCK_TOML,
 };
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
@@ -136,12 +136,6 @@ fn table_exists(db: &TestDb, schema: &str, table: &str) -> bool {
         )
         .unwrap()
         .get(0)
-}
-
-/// A TCP port on 127.0.0.1 where nothing listens (bound, then released).
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// A listener on 127.0.0.1 that accepts connections and never answers; stops with the value.
@@ -822,7 +816,7 @@ fn too_many_connections_is_retried_until_the_server_accepts() {
         "{run}"
     );
     // Room made while the tool is retrying (it says so, and how long it waits): it gets in.
-    let status = Watched::spawn(&url, m.path(), &["status", "--connect-timeout", "5s"], &[]);
+    let mut status = Watched::spawn(&url, m.path(), &["status", "--connect-timeout", "5s"], &[]);
     let warning = status.wait_for_stderr("retrying in");
     assert!(warning.contains("(53300)"), "{warning}");
     limit(-1);

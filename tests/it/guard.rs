@@ -7,17 +7,12 @@
 //! checked against bounds derived from the budget under test.
 
 use crate::support::*;
-use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::process::{Child, Command};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Prisma's advisory lock key.
 const LOCK_KEY: i64 = 72707369;
-
-/// Upper bound for anything we wait for (a 2-core CI machine running tests in parallel).
-const WAIT: Duration = Duration::from_secs(60);
 
 /// A folder with two migrations and the PostgreSQL lock file.
 fn two_migrations() -> Migrations {
@@ -45,95 +40,6 @@ fn guard(db: &TestDb, m: &Migrations, args: &[&str]) -> Run {
     let mut all = vec!["guard"];
     all.extend_from_slice(args);
     run(db.url(), m.path(), &all)
-}
-
-/// A running guard whose stdout and stderr are read line by line on threads.
-struct Watched {
-    child: Child,
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
-    stdout_seen: String,
-    stderr_seen: String,
-}
-
-impl Watched {
-    fn spawn(db_url: &str, m: &Migrations, args: &[&str], envs: &[(&str, &str)]) -> Watched {
-        let mut child = spawn(db_url, m.path(), args, envs);
-        let stdout = lines(child.stdout.take().expect("piped stdout"));
-        let stderr = lines(child.stderr.take().expect("piped stderr"));
-        Watched {
-            child,
-            stdout,
-            stderr,
-            stdout_seen: String::new(),
-            stderr_seen: String::new(),
-        }
-    }
-
-    /// Waits for a stdout line containing `needle`.
-    fn stdout_line(&mut self, needle: &str) {
-        wait_for_line(&self.stdout, &mut self.stdout_seen, needle, "stdout");
-    }
-
-    /// Waits for a stderr line containing `needle`.
-    fn stderr_line(&mut self, needle: &str) {
-        wait_for_line(&self.stderr, &mut self.stderr_seen, needle, "stderr");
-    }
-
-    /// Waits for the exit; returns the code and everything printed.
-    fn finish(mut self) -> Run {
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "the guard did not exit within {WAIT:?}\nstderr so far:\n{}",
-                    self.stderr_seen
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        self.stdout_seen.extend(self.stdout.iter());
-        self.stderr_seen.extend(self.stderr.iter());
-        Run {
-            code: exit_code(status),
-            stdout: self.stdout_seen,
-            stderr: self.stderr_seen,
-        }
-    }
-}
-
-fn lines<R: Read + Send + 'static>(pipe: R) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(format!("{line}\n")).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_for_line(rx: &mpsc::Receiver<String>, seen: &mut String, needle: &str, stream: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !seen.contains(needle) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => seen.push_str(&line),
-            Err(_) => panic!("no {stream} line containing {needle:?}; {stream} so far:\n{seen}"),
-        }
-    }
-}
-
-/// A TCP port on 127.0.0.1 where nothing listens (bound a moment ago, then released).
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 // ---- exec: the app becomes the process
@@ -197,9 +103,9 @@ fn signals_reach_the_app_directly() {
     let m = two_migrations();
     let db = deployed(&m);
     let app = "trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.05; done";
-    let mut guard = Watched::spawn(db.url(), &m, &["guard", "--", "sh", "-c", app], &[]);
-    guard.stdout_line("ready");
-    let pid = guard.child.id().to_string();
+    let mut guard = Watched::spawn(db.url(), m.path(), &["guard", "--", "sh", "-c", app], &[]);
+    guard.wait_for_stdout("ready");
+    let pid = guard.pid().to_string();
     let status = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -220,8 +126,8 @@ fn the_database_connection_is_closed_before_the_app_starts() {
         "echo ready; while [ ! -e '{}' ]; do sleep 0.05; done",
         go.display()
     );
-    let mut guard = Watched::spawn(db.url(), &m, &["guard", "--", "sh", "-c", &app], &[]);
-    guard.stdout_line("ready");
+    let mut guard = Watched::spawn(db.url(), m.path(), &["guard", "--", "sh", "-c", &app], &[]);
+    guard.wait_for_stdout("ready");
     // The backend may take a moment to leave pg_stat_activity after the client's Terminate.
     let deadline = Instant::now() + Duration::from_secs(2);
     let sessions = loop {
@@ -468,43 +374,17 @@ fn silent_server_exits_4_within_the_budget() {
     );
 }
 
-/// Forwards every connection accepted on `listener` to `target` (both directions), until the test
-/// process ends.
-fn forward(listener: TcpListener, target: (String, u16)) {
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { break };
-            let Ok(server) = std::net::TcpStream::connect((target.0.as_str(), target.1)) else {
-                continue;
-            };
-            let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(std::net::Shutdown::Write);
-                });
-            };
-            pipe(
-                client.try_clone().expect("clone"),
-                server.try_clone().expect("clone"),
-            );
-            pipe(server, client);
-        }
-    });
-}
-
 #[test]
 fn a_database_that_comes_up_within_the_budget_is_waited_for() {
     let m = two_migrations();
     let db = deployed(&m);
-    let port = closed_port();
-    let real = url::Url::parse(db.url()).expect("the test database URL");
-    let mut proxied = real.clone();
-    proxied.set_host(Some("127.0.0.1")).expect("host");
-    proxied.set_port(Some(port)).expect("port");
-    let url = proxied.to_string();
+    // The database is down (its port closed) when the guard starts.
+    let mut proxy = Proxy::start(db.url());
+    proxy.cut();
+    let url = proxy.url(db.url());
     let mut guard = Watched::spawn(
         &url,
-        &m,
+        m.path(),
         &[
             "-v",
             "guard",
@@ -518,10 +398,8 @@ fn a_database_that_comes_up_within_the_budget_is_waited_for() {
         &[],
     );
     // The first attempts are refused; then the "database" appears on that port.
-    guard.stderr_line("retrying");
-    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the port again");
-    let host = real.host_str().unwrap_or("127.0.0.1").to_string();
-    forward(listener, (host, real.port().unwrap_or(5432)));
+    guard.wait_for_stderr("retrying");
+    proxy.resume();
     let run = guard.finish();
     run.success();
     assert_eq!(run.stdout, "started\n", "{run}");
@@ -542,11 +420,11 @@ fn wait_starts_the_app_once_a_concurrent_deploy_has_applied_everything() {
     let db = fresh_db();
     let mut guard = Watched::spawn(
         db.url(),
-        &m,
+        m.path(),
         &["guard", "--wait", "50s", "--", "sh", "-c", "echo started"],
         &[],
     );
-    guard.stderr_line("waiting up to 50s");
+    guard.wait_for_stderr("waiting up to 50s");
     run(db.url(), m.path(), &["deploy"]).success();
     let run = guard.finish();
     run.success();

@@ -22,7 +22,7 @@ fn a_ten_second_restart_during_deploy_does_not_fail_the_release() {
         )
         .add("20240103000000_c", "CREATE TABLE c (id INT);\n");
     let mut proxy = Proxy::start(db.url());
-    let deploy = Watched::spawn(
+    let mut deploy = Watched::spawn(
         &proxy.url(db.url()),
         m.path(),
         &["--json", "-v", "deploy", "--connect-timeout", "5s"],

@@ -29,7 +29,7 @@ pub use cli::{
 };
 pub use db::{describe, fresh_db, history_snapshot, quote_ident, TestDb};
 pub use migrations::{sha256_hex, Migrations, POSTGRES_LOCK_TOML, PRISMA_DDL};
-pub use proxy::Proxy;
+pub use proxy::{closed_port, Proxy};
 pub use server::{
     admin_client, server_admin_url, server_description, server_is_managed, server_port,
     server_socket_dir, TEST_DATABASE_URL,

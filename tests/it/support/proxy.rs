@@ -80,6 +80,12 @@ impl Proxy {
     }
 }
 
+/// A TCP port on 127.0.0.1 where nothing listens (bound a moment ago, then released).
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.cut();

@@ -1,67 +1,57 @@
-//! A spawned `prisma-release` whose stderr is read line by line while it runs, so a test can act
-//! when the tool says something (that it waits for the lock, that it retries) instead of sleeping
-//! and hoping. Killed if dropped unfinished.
+//! A spawned `prisma-release` whose stdout and stderr are read line by line while it runs, so a test
+//! can act when the tool (or the app the guard started) says something — that it waits for the lock,
+//! that it retries — instead of sleeping and hoping. Killed if dropped unfinished.
 
-use super::cli::{finish, spawn, Run};
-use std::io::{BufRead, BufReader};
+use super::cli::{exit_code, spawn, Run};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::Child;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long [`Watched::wait_for_stderr`] waits for a line before failing the test.
+/// How long a [`Watched`] waits for a line or for the exit before failing the test (a 2-core CI
+/// machine running tests in parallel).
 pub const WATCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Watched {
     child: Option<Child>,
+    stdout: Stream,
+    stderr: Stream,
+}
+
+/// One output stream: the lines still to look at, and everything received so far.
+struct Stream {
     lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    reader: Option<JoinHandle<()>>,
+    seen: String,
+    name: &'static str,
 }
 
 impl Watched {
     pub fn spawn(db_url: &str, dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Watched {
         let mut child = spawn(db_url, dir, args, envs);
-        let pipe = child.stderr.take().expect("piped stderr");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, lines) = mpsc::channel();
-        let sink = Arc::clone(&stderr);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                {
-                    let mut all = sink.lock().unwrap();
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-                let _ = tx.send(line);
-            }
-        });
+        let stdout = Stream::read(child.stdout.take().expect("piped stdout"), "stdout");
+        let stderr = Stream::read(child.stderr.take().expect("piped stderr"), "stderr");
         Watched {
             child: Some(child),
-            lines,
+            stdout,
             stderr,
-            reader: Some(reader),
         }
     }
 
-    /// Blocks until a stderr line contains `needle` (panics after [`WATCH_TIMEOUT`] or when stderr
-    /// closes).
-    pub fn wait_for_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WATCH_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!(
-                    "no stderr line containing {needle:?} ({e:?}); stderr so far:\n{}",
-                    self.stderr.lock().unwrap()
-                ),
-            }
-        }
+    /// Blocks until a stderr line contains `needle` and returns it (panics after
+    /// [`WATCH_TIMEOUT`] or when stderr closes first).
+    pub fn wait_for_stderr(&mut self, needle: &str) -> String {
+        self.stderr.wait_for(needle)
+    }
+
+    /// Like [`Watched::wait_for_stderr`], on stdout.
+    pub fn wait_for_stdout(&mut self, needle: &str) -> String {
+        self.stdout.wait_for(needle)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("not finished yet").id()
     }
 
     /// Whether the process is still running.
@@ -70,15 +60,77 @@ impl Watched {
         child.try_wait().expect("try_wait").is_none()
     }
 
-    /// Waits for the process (with the harness timeout) and returns its run, stderr included.
+    /// Waits for the exit (at most [`WATCH_TIMEOUT`]); returns the code and everything printed.
     pub fn finish(mut self) -> Run {
-        let child = self.child.take().expect("not finished yet");
-        let mut run = finish(child);
-        if let Some(reader) = self.reader.take() {
-            reader.join().expect("stderr reader");
+        let mut child = self.child.take().expect("not finished yet");
+        let deadline = Instant::now() + WATCH_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the process did not exit within {WATCH_TIMEOUT:?}\nstderr so far:\n{}",
+                    self.stderr.seen
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Run {
+            code: exit_code(status),
+            stdout: self.stdout.rest(),
+            stderr: self.stderr.rest(),
         }
-        run.stderr = self.stderr.lock().unwrap().clone();
-        run
+    }
+}
+
+impl Stream {
+    fn read<R: Read + Send + 'static>(pipe: R, name: &'static str) -> Stream {
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Stream {
+            lines,
+            seen: String::new(),
+            name,
+        }
+    }
+
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WATCH_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no {} line containing {needle:?} ({e:?}); {} so far:\n{}",
+                    self.name, self.name, self.seen
+                ),
+            }
+        }
+    }
+
+    /// Everything, once the process has exited (the reader ends with the pipe).
+    fn rest(&mut self) -> String {
+        for line in self.lines.iter() {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        std::mem::take(&mut self.seen)
     }
 }
 
