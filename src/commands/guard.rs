@@ -11,6 +11,10 @@
 //! a worker thread and this thread enforces the deadlines, because a server that accepts the TCP
 //! connection and then never answers would otherwise hang the boot until Heroku kills the dyno.
 //! Every byte the guard prints goes to stderr: stdout belongs to the app.
+//!
+//! What stays here is the orchestration: the refusal rule is [`crate::plan::Plan::refusal`] (shared
+//! with `status`), connecting and its retries are [`crate::connect::connect`] with a deadline, and
+//! the text is rendered by `output::guard_*`.
 
 use super::Context;
 use crate::backoff::Backoff;
