@@ -105,7 +105,7 @@ pub fn apply_transactional(
     script: &str,
     limits: Limits,
 ) -> Result<Applied, AttemptError> {
-    let row = NewRow::new(checksum, name);
+    let row = NewRow::new(session, checksum, name);
     let statements = sql::statements(script);
     let batch = Batch::build(&row, script, &statements, limits);
     session.take_notices();
@@ -314,7 +314,7 @@ pub fn apply_statement_by_statement(
     checksum: &str,
     script: &str,
 ) -> Result<Applied, Box<MigrationFailure>> {
-    let row = NewRow::new(checksum, name);
+    let row = NewRow::new(session, checksum, name);
     let statements = sql::statements(script);
     let started = Instant::now();
     let fail = |session: &mut Session, failure: MigrationFailure| {
@@ -456,6 +456,7 @@ mod tests {
     #[test]
     fn batch_maps_positions_to_statements() {
         let row = NewRow {
+            table: "\"public\".\"_prisma_migrations\"".into(),
             id: "00000000-0000-4000-8000-000000000000".into(),
             checksum: "c",
             migration_name: "m",

@@ -1,17 +1,22 @@
 //! `_prisma_migrations`: the only module with SQL for Prisma's history table.
 //!
 //! Every row we write must be one the real Prisma CLI reads correctly, and we must read every row it
-//! writes (prisma-compat §1). The table name is unqualified, resolved through `search_path`, exactly
-//! as Prisma does; existence and the P3005 emptiness check look at the target schema.
+//! writes (prisma-compat §1).
+//!
+//! Where the table lives: one rule, resolved once per session by `connect` into
+//! `session.target.schema` — the URL's `schema=` (or `--schema`) if given, else the session's
+//! `current_schema()`, which is where Prisma's unqualified SQL finds it. Every statement here names
+//! the table schema-qualified, so the existence check, the reads and the writes always agree, and no
+//! migration can move the bookkeeping by changing `search_path`.
 
-use crate::connect::{quote_literal, Session};
+use crate::connect::{quote_ident, quote_literal, Session};
 use crate::error::{Error, Result};
 use crate::timestamp::Timestamp;
 use postgres::types::Type;
 use serde::Serialize;
 use std::time::SystemTime;
 
-/// Prisma's DDL, byte for byte (prisma-compat §1.2), sent as one simple-protocol command.
+/// Prisma's DDL, byte for byte (prisma-compat §1.2); sent schema-qualified by [`create_if_missing`].
 pub const CREATE_TABLE: &str = "CREATE TABLE _prisma_migrations (
     id                      VARCHAR(36) PRIMARY KEY NOT NULL,
     checksum                VARCHAR(64) NOT NULL,
@@ -23,6 +28,15 @@ pub const CREATE_TABLE: &str = "CREATE TABLE _prisma_migrations (
     applied_steps_count     INTEGER NOT NULL DEFAULT 0
 );
 ";
+
+/// The history table, schema-qualified and quoted: `"schema"."_prisma_migrations"`.
+pub fn table(session: &Session) -> String {
+    qualified(&session.target.schema)
+}
+
+fn qualified(schema: &str) -> String {
+    format!("{}.\"_prisma_migrations\"", quote_ident(schema))
+}
 
 /// Columns we read and write, with the type families Prisma's reader accepts.
 const EXPECTED_COLUMNS: [(&str, &[&str]); 8] = [
@@ -162,7 +176,11 @@ pub fn create_if_missing(session: &mut Session, state: &TableState) -> Result<bo
     }
     session
         .client
-        .batch_execute(CREATE_TABLE)
+        .batch_execute(&CREATE_TABLE.replacen(
+            "CREATE TABLE _prisma_migrations",
+            &format!("CREATE TABLE {}", table(session)),
+            1,
+        ))
         .map_err(|e| session.query_error("creating _prisma_migrations", e))?;
     Ok(true)
 }
@@ -170,14 +188,15 @@ pub fn create_if_missing(session: &mut Session, state: &TableState) -> Result<bo
 /// All rows in Prisma's order (`started_at` ascending). Call only when the table is present.
 /// Timestamps travel in binary and are formatted here, independent of the session's TimeZone.
 pub fn load_rows(session: &mut Session) -> Result<Vec<HistoryRow>> {
+    let sql = format!(
+        "SELECT id::text, checksum::text, finished_at, migration_name::text, logs::text, \
+         rolled_back_at, started_at, applied_steps_count \
+         FROM {} ORDER BY started_at ASC, id ASC",
+        table(session)
+    );
     let rows = session
         .client
-        .query_typed(
-            "SELECT id::text, checksum::text, finished_at, migration_name::text, logs::text, \
-             rolled_back_at, started_at, applied_steps_count \
-             FROM _prisma_migrations ORDER BY started_at ASC, id ASC",
-            &[],
-        )
+        .query_typed(&sql, &[])
         .map_err(|e| session.query_error("reading _prisma_migrations", e))?;
     let time = |t: Option<SystemTime>| t.map(Timestamp::from);
     rows.iter()
@@ -206,15 +225,19 @@ pub fn load_rows(session: &mut Session) -> Result<Vec<HistoryRow>> {
 /// Timestamps come from the server's `clock_timestamp()`, so `finished_at` ≥ `started_at` always holds
 /// and every row of one deploy shares one clock.
 pub struct NewRow<'a> {
+    /// The schema-qualified history table ([`table`]).
+    pub table: String,
     pub id: String,
     pub checksum: &'a str,
     pub migration_name: &'a str,
 }
 
 impl<'a> NewRow<'a> {
-    /// A row with a fresh id: a lowercase, hyphenated UUID v4, as Prisma writes it.
-    pub fn new(checksum: &'a str, migration_name: &'a str) -> NewRow<'a> {
+    /// A row with a fresh id (a lowercase, hyphenated UUID v4, as Prisma writes it) in the session's
+    /// history table.
+    pub fn new(session: &Session, checksum: &'a str, migration_name: &'a str) -> NewRow<'a> {
         NewRow {
+            table: table(session),
             id: uuid::Uuid::new_v4().to_string(),
             checksum,
             migration_name,
@@ -224,8 +247,9 @@ impl<'a> NewRow<'a> {
     /// The "started" insert (Prisma's `record_migration_started`).
     pub fn insert_started(&self) -> String {
         format!(
-            "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"started_at\", \"migration_name\") \
+            "INSERT INTO {} (\"id\", \"checksum\", \"started_at\", \"migration_name\") \
              VALUES ({}, {}, clock_timestamp(), {})",
+            self.table,
             quote_literal(&self.id),
             quote_literal(self.checksum),
             quote_literal(self.migration_name)
@@ -235,8 +259,9 @@ impl<'a> NewRow<'a> {
     /// Marks the row finished with one step, as Prisma's successful deploy leaves it.
     pub fn mark_finished(&self) -> String {
         format!(
-            "UPDATE \"_prisma_migrations\" SET \"finished_at\" = clock_timestamp(), \
+            "UPDATE {} SET \"finished_at\" = clock_timestamp(), \
              \"applied_steps_count\" = 1 WHERE \"id\" = {}",
+            self.table,
             quote_literal(&self.id)
         )
     }
@@ -244,7 +269,8 @@ impl<'a> NewRow<'a> {
     /// Records why a non-transactional migration failed (Prisma's `record_failed_step`).
     pub fn record_logs(&self, logs: &str) -> String {
         format!(
-            "UPDATE \"_prisma_migrations\" SET \"logs\" = {} WHERE \"id\" = {}",
+            "UPDATE {} SET \"logs\" = {} WHERE \"id\" = {}",
+            self.table,
             quote_literal(logs),
             quote_literal(&self.id)
         )
@@ -268,24 +294,22 @@ pub enum ResolveAs {
 /// Marks a failed row rolled back (Prisma's `resolve --rolled-back`), compare-and-set: only while it is
 /// still failed. `false` means someone changed it meanwhile.
 pub fn mark_rolled_back(session: &mut Session, id: &str) -> Result<bool> {
-    execute_one(
-        session,
-        "UPDATE \"_prisma_migrations\" SET \"rolled_back_at\" = clock_timestamp() \
+    let sql = format!(
+        "UPDATE {} SET \"rolled_back_at\" = clock_timestamp() \
          WHERE \"id\" = $1 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
-        id,
-        "marking a migration rolled back",
-    )
+        table(session)
+    );
+    execute_one(session, &sql, id, "marking a migration rolled back")
 }
 
 /// Deletes a failed row, compare-and-set like [`mark_rolled_back`].
 pub fn delete_failed(session: &mut Session, id: &str) -> Result<bool> {
-    execute_one(
-        session,
-        "DELETE FROM \"_prisma_migrations\" \
+    let sql = format!(
+        "DELETE FROM {} \
          WHERE \"id\" = $1 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
-        id,
-        "deleting a failed row",
-    )
+        table(session)
+    );
+    execute_one(session, &sql, id, "deleting a failed row")
 }
 
 fn execute_one(session: &mut Session, sql: &str, id: &str, context: &str) -> Result<bool> {
@@ -300,12 +324,20 @@ fn execute_one(session: &mut Session, sql: &str, id: &str, context: &str) -> Res
 /// default) and `started_at` = `finished_at`, one timestamp. Returns the new id.
 pub fn insert_applied(session: &mut Session, name: &str, checksum: &str) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
+    let sql = format!(
+        "INSERT INTO {} (\"id\", \"checksum\", \"logs\", \"started_at\", \"finished_at\", \"migration_name\") \
+         SELECT $1, $2, '', now.ts, now.ts, $3 FROM (SELECT clock_timestamp() AS ts) AS now",
+        table(session)
+    );
     session
         .client
         .execute_typed(
-            "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"logs\", \"started_at\", \"finished_at\", \"migration_name\") \
-             SELECT $1, $2, '', now.ts, now.ts, $3 FROM (SELECT clock_timestamp() AS ts) AS now",
-            &[(&id, Type::TEXT), (&checksum, Type::TEXT), (&name, Type::TEXT)],
+            &sql,
+            &[
+                (&id, Type::TEXT),
+                (&checksum, Type::TEXT),
+                (&name, Type::TEXT),
+            ],
         )
         .map_err(|e| session.query_error("recording a migration as applied", e))?;
     Ok(id)
@@ -335,12 +367,13 @@ pub fn insert_completed(
 /// Is the row with this id recorded as finished? Used after a lost connection to learn whether a
 /// COMMIT that got no answer took effect.
 pub fn is_finished(session: &mut Session, id: &str) -> Result<bool> {
+    let sql = format!(
+        "SELECT finished_at IS NOT NULL FROM {} WHERE id = $1",
+        table(session)
+    );
     let row = session
         .client
-        .query_typed_opt(
-            "SELECT finished_at IS NOT NULL FROM _prisma_migrations WHERE id = $1",
-            &[(&id, Type::TEXT)],
-        )
+        .query_typed_opt(&sql, &[(&id, Type::TEXT)])
         .map_err(|e| session.query_error("checking a migration's row", e))?;
     Ok(row.map(|r| r.get::<_, bool>(0)).unwrap_or(false))
 }
@@ -395,6 +428,7 @@ mod tests {
     #[test]
     fn row_literals_are_quoted() {
         let row = NewRow {
+            table: qualified("we\"ird"),
             id: "x".into(),
             checksum: "c",
             migration_name: "it's",
@@ -402,5 +436,8 @@ mod tests {
         assert!(row
             .insert_started()
             .ends_with("VALUES ('x', 'c', clock_timestamp(), 'it''s')"));
+        assert!(row
+            .insert_started()
+            .starts_with("INSERT INTO \"we\"\"ird\".\"_prisma_migrations\" ("));
     }
 }

@@ -55,12 +55,14 @@ fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> 
         ctx.out
             .progress(&format!("Prisma schema loaded from {}", schema.display()));
     }
+    let mut session = ctx.connect(&spec)?;
+    // The schema is known once connected: without `schema=` it is the session's current_schema().
+    report.database = Some(session.target.clone());
     ctx.out.progress(&format!(
         "Datasource: PostgreSQL {}, schema `{}`",
-        spec.target, spec.target.schema
+        session.target, session.target.schema
     ));
     ctx.out.progress(&found_line(local.len(), ctx));
-    let mut session = ctx.connect(&spec)?;
     if args.dry_run {
         return inspect_and_plan(&mut session, &local, args, ctx, report).map(drop);
     }

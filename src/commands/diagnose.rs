@@ -20,6 +20,7 @@ fn diagnose_failed(ctx: &Context, report: &mut Report<DiagnoseBody>) -> Result<u
     let spec = ctx.connect_spec()?;
     report.database = Some(spec.target.clone());
     let mut session = ctx.connect(&spec)?;
+    report.database = Some(session.target.clone());
     let rows = match history::inspect(&mut session)? {
         TableState::Present => history::load_rows(&mut session)?,
         TableState::Missing { .. } => Vec::new(),

@@ -70,6 +70,7 @@ fn resolve(ctx: &Context, args: &ResolveArgs, report: &mut Report<ResolveBody>) 
     let spec = ctx.connect_spec()?;
     report.database = Some(spec.target.clone());
     let mut session = ctx.connect(&spec)?;
+    report.database = Some(session.target.clone());
     if let Some(reason) = session.read_only.clone() {
         return Err(Error::ReadOnly {
             target: spec.target.to_string(),

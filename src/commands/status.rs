@@ -23,6 +23,7 @@ fn status(ctx: &Context, args: &StatusArgs, report: &mut Report<StatusBody>) -> 
     let spec = ctx.connect_spec()?;
     report.database = Some(spec.target.clone());
     let mut session = ctx.connect(&spec)?;
+    report.database = Some(session.target.clone());
     let rows = match history::inspect(&mut session)? {
         TableState::Present => {
             report.body.has_migrations_table = true;

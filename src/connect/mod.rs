@@ -32,7 +32,8 @@ pub struct Target {
     pub port: u16,
     #[serde(rename = "name")]
     pub database: String,
-    /// The schema migrations go to: the URL's `schema=` (or `--schema`), else `public` as in Prisma.
+    /// The schema that holds `_prisma_migrations`: the URL's `schema=` (or `--schema`); without one,
+    /// `public` until connected, then the session's `current_schema()` (where unqualified names go).
     pub schema: String,
 }
 
@@ -60,6 +61,10 @@ pub struct Session {
     pub read_only: Option<String>,
     /// Whether the session is encrypted and verified, in words (shown with `-v`).
     pub security: String,
+    /// The session's `standard_conforming_strings`: how `'…\\'…'` lexes (see `sql::Dialect`).
+    pub standard_conforming_strings: bool,
+    /// The `search_path` the session started with, restored between migrations.
+    pub initial_search_path: String,
 }
 
 impl Session {
@@ -166,13 +171,17 @@ pub fn connect(
         server_version_num: 0,
         read_only: None,
         security: spec.tls.describe_session(opened.encrypted),
+        standard_conforming_strings: true,
+        initial_search_path: String::new(),
     };
     initialize(&mut session, spec.explicit_schema.as_deref())?;
     Ok(session)
 }
 
 /// `SET search_path` (only when a schema was named, as Prisma) and the server facts, in one simple
-/// query: one round trip.
+/// query: one round trip. Without a named schema, the history table lives in `current_schema()`,
+/// the schema unqualified names resolve to (a user-private `"$user"` schema, an `ALTER ROLE … SET
+/// search_path`, `options=-c search_path=…`), where Prisma's unqualified SQL puts it too.
 fn initialize(session: &mut Session, schema: Option<&str>) -> Result<()> {
     let mut sql = String::new();
     if let Some(schema) = schema {
@@ -180,7 +189,8 @@ fn initialize(session: &mut Session, schema: Option<&str>) -> Result<()> {
     }
     sql.push_str(
         "SELECT current_setting('server_version_num'), pg_is_in_recovery()::text, \
-         current_setting('transaction_read_only')",
+         current_setting('transaction_read_only'), current_schema()::text, \
+         current_setting('standard_conforming_strings'), current_setting('search_path')",
     );
     let messages = session
         .client
@@ -203,6 +213,13 @@ fn initialize(session: &mut Session, schema: Option<&str>) -> Result<()> {
     })?;
     let in_recovery = row.get(1) == Some("true");
     let read_only = row.get(2) == Some("on");
+    if schema.is_none() {
+        if let Some(current) = row.get(3) {
+            session.target.schema = current.to_string();
+        }
+    }
+    session.standard_conforming_strings = row.get(4) != Some("off");
+    session.initial_search_path = row.get(5).unwrap_or_default().to_string();
     session.read_only = if in_recovery {
         Some("the server is a standby in recovery (pg_is_in_recovery() is true)".into())
     } else if read_only {

@@ -13,6 +13,7 @@ mod connection;
 mod deploy;
 mod diagnose;
 mod guard;
+mod hardening;
 mod layering;
 mod parity;
 mod project;

@@ -1,0 +1,148 @@
+//! Issue 8: the user's real database, network and configuration are not the friendly defaults. Each
+//! test reproduces one defect against a real PostgreSQL and checks what the user sees.
+
+use crate::support::{
+    admin_client, fresh_db, quote_ident, run, run_with_env, Migrations, Run, TestDb,
+    POSTGRES_LOCK_TOML,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------
+
+/// A login role of its own for one test (roles are cluster-wide), dropped with what it owns.
+struct Role {
+    name: String,
+    db_url: String,
+}
+
+impl Role {
+    /// `CREATE ROLE <db>_<suffix> LOGIN` with the right to create schemas in `db`.
+    fn new(db: &TestDb, suffix: &str) -> Role {
+        let name = format!("{}_{suffix}", db.name());
+        let mut admin = admin_client();
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {r} LOGIN; GRANT CONNECT, CREATE ON DATABASE {d} TO {r}",
+                r = quote_ident(&name),
+                d = quote_ident(db.name())
+            ))
+            .expect("create the test role");
+        Role {
+            name,
+            db_url: db.url().to_string(),
+        }
+    }
+
+    /// The test database's URL, logging in as this role (trust authentication).
+    fn url(&self, query: &str) -> String {
+        let mut url = url::Url::parse(&self.db_url).expect("test URL");
+        url.set_username(&self.name).expect("user name");
+        url.set_password(None).expect("no password");
+        if !query.is_empty() {
+            url.set_query(Some(query));
+        }
+        url.to_string()
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.db_url, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP OWNED BY {r} CASCADE",
+                r = quote_ident(&self.name)
+            ));
+        }
+        let mut admin = admin_client();
+        let _ = admin.batch_execute(&format!(
+            "REVOKE ALL ON DATABASE {d} FROM {r}; DROP ROLE IF EXISTS {r}",
+            d = quote_ident(
+                self.db_url
+                    .rsplit('/')
+                    .next()
+                    .and_then(|s| s.split('?').next())
+                    .unwrap_or("")
+            ),
+            r = quote_ident(&self.name)
+        ));
+    }
+}
+
+fn one_migration() -> Migrations {
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add("20240101000000_init", "CREATE TABLE a (id int);");
+    m
+}
+
+/// Schemas holding a `_prisma_migrations` table, sorted.
+fn history_schemas(db: &TestDb) -> Vec<String> {
+    db.query_rows(
+        "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = '_prisma_migrations' ORDER BY 1",
+    )
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// Deploys twice, then checks status (JSON) and guard, all through `url`: the history table must be
+/// in `schema`, next to the migration's table, and everything must agree that the migration is applied.
+fn deploy_twice_and_check(db: &TestDb, m: &Migrations, url: &str, schema: &str) {
+    run(url, m.path(), &["deploy"]).success();
+    let second = run(url, m.path(), &["deploy"]);
+    second.success();
+    assert!(
+        second.stdout.contains("No pending migrations to apply."),
+        "{second}"
+    );
+    assert_eq!(history_schemas(db), vec![schema.to_string()]);
+    assert!(db.table_exists_in(schema, "a"), "the migration's table");
+    let status = run(url, m.path(), &["status", "--json"]);
+    status.success();
+    let json = status.json();
+    assert_eq!(json["database"]["schema"], schema, "{status}");
+    assert_eq!(json["migrations"][0]["state"], "applied", "{status}");
+    let guard = run(url, m.path(), &["guard", "--", "true"]);
+    assert_eq!(guard.code, 0, "guard must start the app\n{guard}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Where the history table lives
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn history_table_lives_in_a_user_private_schema() {
+    let db = fresh_db();
+    let role = Role::new(&db, "app");
+    db.execute(&format!(
+        "CREATE SCHEMA {r} AUTHORIZATION {r}",
+        r = quote_ident(&role.name)
+    ));
+    let m = one_migration();
+    deploy_twice_and_check(&db, &m, &role.url(""), &role.name);
+}
+
+#[test]
+fn history_table_follows_alter_role_set_search_path() {
+    let db = fresh_db();
+    let role = Role::new(&db, "tenant");
+    db.execute(&format!(
+        "CREATE SCHEMA tenant AUTHORIZATION {r}; ALTER ROLE {r} SET search_path = tenant, public",
+        r = quote_ident(&role.name)
+    ));
+    let m = one_migration();
+    deploy_twice_and_check(&db, &m, &role.url(""), "tenant");
+}
+
+#[test]
+fn history_table_follows_search_path_in_url_options() {
+    let db = fresh_db();
+    db.execute("CREATE SCHEMA app");
+    let mut url = url::Url::parse(db.url()).expect("test URL");
+    url.query_pairs_mut()
+        .append_pair("options", "-c search_path=app,public");
+    let m = one_migration();
+    deploy_twice_and_check(&db, &m, url.as_str(), "app");
+}
