@@ -217,6 +217,7 @@ fn parse_url(raw: &str) -> Result<Url> {
             "the URL is wrapped in quotes; remove them from the variable's value".into(),
         ));
     }
+    check_no_at_after_authority(raw)?;
     let url = Url::parse(raw).map_err(|e| {
         invalid(match e {
             url::ParseError::RelativeUrlWithoutBase => {
@@ -520,38 +521,60 @@ fn invalid(reason: String) -> Error {
     Error::UrlInvalid { reason }
 }
 
-/// Percent-decodes a URL part as Prisma does (an invalid escape such as `%zz` stays as it is); the
-/// result must be UTF-8. The error never shows the part (it may be the password).
+/// Percent-decodes a URL part. An invalid escape (`%` not followed by two hex digits, e.g. `%zz` or
+/// `%+1`) is an error, as in libpq; the result must be UTF-8 without NUL (PostgreSQL cannot take a
+/// NUL in a user, password or database name). The error never shows the part (it may be the password).
 fn decode(part: &str, what: &str) -> Result<String> {
-    String::from_utf8(percent_decode(part)).map_err(|_| {
-        invalid(format!(
-            "the {what} is not valid UTF-8 once percent-decoded"
-        ))
+    if has_invalid_escape(part) {
+        return Err(invalid(format!(
+            "the {what} has an invalid percent-encoded sequence (`%` must be followed by two hex \
+             digits; write a literal `%` as %25)"
+        )));
+    }
+    let text = percent_encoding::percent_decode_str(part)
+        .decode_utf8()
+        .map_err(|_| {
+            invalid(format!(
+                "the {what} is not valid UTF-8 once percent-decoded"
+            ))
+        })?;
+    if text.contains('\0') {
+        return Err(invalid(format!(
+            "the {what} contains a NUL character (%00), which PostgreSQL cannot accept"
+        )));
+    }
+    Ok(text.into_owned())
+}
+
+/// Whether some `%` is not followed by two hex digits (checked by hand: `from_str_radix` would
+/// accept a sign, and the crate's decoder keeps invalid escapes silently).
+fn has_invalid_escape(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
     })
 }
 
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
+/// An `@` after the authority (in the path or the query) is a password with an unencoded `/` or `?`
+/// (`postgres://app:12/S3cret@host/db`): the URL would parse, with part of the password as port and
+/// database name, and that name would be printed. Refused without echoing anything past the scheme.
+fn check_no_at_after_authority(raw: &str) -> Result<()> {
+    let Some((_, rest)) = raw.split_once("://") else {
+        return Ok(());
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest[authority_end..].contains('@') {
+        return Err(invalid(
+            "an `@` follows the host part: the user name or password probably contains a `/`, \
+             `?` or `#`; percent-encode reserved characters in it (`/` as %2F, `?` as %3F, `#` as \
+             %23, `@` as %40)"
+                .into(),
+        ));
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -603,9 +626,8 @@ mod tests {
         assert_eq!(spec.config.get_password(), Some(&b"p:w/d#"[..]));
         assert_eq!(spec.target.database, "my db");
         assert_eq!(spec.target.port, 6000);
-        // Prisma leaves an invalid escape as it is.
-        let spec = ok("postgres://u:100%zz@h/d");
-        assert_eq!(spec.config.get_password(), Some(&b"100%zz"[..]));
+        // An invalid escape is an error, as in libpq (Prisma would keep it as it is).
+        assert!(reason("postgres://u:100%zz@h/d").contains("invalid percent-encoded sequence"));
         // An unencoded `@` in the password: the last `@` ends the userinfo.
         let spec = ok("postgres://u:p@ss@h/d");
         assert_eq!(spec.config.get_password(), Some(&b"p@ss"[..]));
@@ -858,9 +880,36 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("a%20b"), b"a b");
-        assert_eq!(percent_decode("%zz%4"), b"%zz%4");
-        assert_eq!(percent_decode("%41%42%4a"), b"ABJ");
-        assert_eq!(percent_decode("100%"), b"100%");
+        assert_eq!(decode("a%20b", "x").unwrap(), "a b");
+        assert_eq!(decode("%41%42%4a", "x").unwrap(), "ABJ");
+        for bad in ["%zz", "%4", "100%", "a%+1b", "%-1", "% 1"] {
+            let err = decode(bad, "password").unwrap_err().to_string();
+            assert!(
+                err.contains("invalid percent-encoded sequence"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains(bad), "{bad} echoed: {err}");
+        }
+        let err = decode("a%00b", "database name").unwrap_err().to_string();
+        assert!(err.contains("NUL"), "{err}");
+    }
+
+    #[test]
+    fn at_sign_after_the_authority_is_refused_without_echo() {
+        for raw in [
+            "postgres://app:/S3cret@host/db",
+            "postgres://app:1234/S3cret@host/db",
+            "postgres://app:1234?S3cret@host/db",
+        ] {
+            let text = reason(raw);
+            assert!(
+                text.contains("percent-encode reserved characters"),
+                "{raw}: {text}"
+            );
+            assert!(
+                !text.contains("S3cret") && !text.contains("1234") && !text.contains("db"),
+                "{raw}: {text}"
+            );
+        }
     }
 }

@@ -146,3 +146,47 @@ fn history_table_follows_search_path_in_url_options() {
     let m = one_migration();
     deploy_twice_and_check(&db, &m, url.as_str(), "app");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 4 and 10. URLs that would leak a password or smuggle a NUL; issue 13's `%+1`
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn password_with_unencoded_slash_or_question_mark_is_refused_without_echo() {
+    let m = one_migration();
+    for url in [
+        "postgres://app:/S3cret@127.0.0.1:1/db",
+        "postgres://app:1234/S3cret@127.0.0.1:1/db",
+        "postgres://app:1234?S3cret@127.0.0.1:1/db",
+    ] {
+        for args in [&["deploy", "-v"][..], &["status", "--json"][..]] {
+            let run = run(url, m.path(), args);
+            assert_eq!(run.code, 3, "{url} {args:?}\n{run}");
+            assert!(
+                run.output().contains("percent-encode reserved characters"),
+                "{run}"
+            );
+            assert!(!run.output().contains("S3cret"), "password echoed\n{run}");
+        }
+    }
+}
+
+#[test]
+fn invalid_escapes_and_encoded_nul_are_configuration_errors() {
+    let m = one_migration();
+    for (url, expected) in [
+        (
+            "postgres://app:a%+1b@127.0.0.1:1/db",
+            "invalid percent-encoded sequence",
+        ),
+        ("postgres://app:pw@127.0.0.1:1/a%00b", "NUL"),
+        ("postgres://a%00pp:pw@127.0.0.1:1/db", "NUL"),
+        ("postgres://app:p%00w@127.0.0.1:1/db", "NUL"),
+    ] {
+        let run = run(url, m.path(), &["deploy", "--json"]);
+        assert_eq!(run.code, 3, "{url}\n{run}");
+        assert!(run.output().contains(expected), "{url}\n{run}");
+        assert!(!run.output().contains('\0'), "raw NUL in output\n{run}");
+        assert!(!run.output().contains("\\u0000"), "NUL in JSON\n{run}");
+    }
+}
