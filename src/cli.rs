@@ -5,15 +5,21 @@
 use crate::apply::TxMode;
 use crate::history::ResolveAs;
 use crate::output::Format;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Parses the command line. Help, version and usage errors come back as clap's error, for `main` to
 /// render (as text, or as one JSON document when [`format_asked`] says so): parsing prints nothing.
+/// `PRISMA_MIGRATIONS_DIR` and `PRISMA_RELEASE_FORMAT` fill in flags that were not given.
 pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
-    Cli::try_parse_from(args)
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.global
+        .apply_env(&matches, &|name| std::env::var_os(name))?;
+    Ok(cli)
 }
 
 /// The output format the (possibly invalid) command line or the environment asks for, read without
@@ -31,7 +37,53 @@ fn wants_json(args: &[OsString]) -> bool {
         .windows(2)
         .any(|w| w[0] == "--format" && w[1] == "json")
         || args.iter().any(|a| a == "--json" || a == "--format=json");
-    from_args || std::env::var_os("PRISMA_RELEASE_FORMAT").is_some_and(|v| v == "json")
+    from_args
+        || std::env::var_os(FORMAT_ENV)
+            .is_some_and(|v| v.to_string_lossy().trim().eq_ignore_ascii_case("json"))
+}
+
+/// The variables behind `--migrations` and `--format`. They are read here rather than through clap's
+/// `env`, because clap validates them even when the flag is given and names the flag in the error.
+const MIGRATIONS_ENV: &str = "PRISMA_MIGRATIONS_DIR";
+const FORMAT_ENV: &str = "PRISMA_RELEASE_FORMAT";
+
+impl GlobalArgs {
+    /// Fills `--migrations` and `--format` from their variables when the flag is not given. An
+    /// explicit flag always wins (and the variable is then not even read); an empty variable counts
+    /// as unset (Heroku config vars can be `""`); an invalid value is a usage error naming the
+    /// variable. The format's value is matched case-insensitively (`JSON` works).
+    fn apply_env(
+        &mut self,
+        matches: &ArgMatches,
+        env: &dyn Fn(&str) -> Option<OsString>,
+    ) -> Result<(), clap::Error> {
+        let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        let set = |name: &str| env(name).filter(|v| !v.to_string_lossy().trim().is_empty());
+        if !given("migrations") {
+            if let Some(dir) = set(MIGRATIONS_ENV) {
+                self.migrations = Some(PathBuf::from(dir));
+            }
+        }
+        if !given("format") && !self.json {
+            if let Some(value) = set(FORMAT_ENV) {
+                self.format = format_from_env(&value.to_string_lossy())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn format_from_env(value: &str) -> Result<Format, clap::Error> {
+    Format::from_str(value.trim(), true).map_err(|_| {
+        let shown: String = value.chars().take(32).collect();
+        clap::Error::raw(
+            clap::error::ErrorKind::InvalidValue,
+            format!(
+                "the environment variable {FORMAT_ENV} is `{shown}`, expected `human` or `json`; \
+                 fix or unset it (an explicit --format wins over it)\n"
+            ),
+        )
+    })
 }
 
 #[derive(Debug, Parser)]
@@ -57,8 +109,9 @@ pub struct GlobalArgs {
     /// Read the URL from this environment variable (e.g. DIRECT_URL), whatever the project declares.
     #[arg(long, global = true, value_name = "NAME")]
     pub url_env: Option<String>,
-    /// The migrations folder; default: the Prisma project's (see README), else prisma/migrations.
-    #[arg(long, global = true, value_name = "DIR", env = "PRISMA_MIGRATIONS_DIR")]
+    /// The migrations folder; default: the Prisma project's (see README), else prisma/migrations
+    /// [env: PRISMA_MIGRATIONS_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
     /// The Prisma schema: a schema.prisma file or a folder of *.prisma files (as `prisma --schema`).
     #[arg(long, global = true, value_name = "PATH")]
@@ -69,14 +122,8 @@ pub struct GlobalArgs {
     /// PostgreSQL schema to migrate; overrides the URL's ?schema=.
     #[arg(long, global = true, value_name = "NAME")]
     pub db_schema: Option<String>,
-    /// Output format.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "PRISMA_RELEASE_FORMAT",
-        default_value = "human"
-    )]
+    /// Output format [env: PRISMA_RELEASE_FORMAT].
+    #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
     /// Shorthand for --format json.
     #[arg(long, global = true)]

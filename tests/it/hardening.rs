@@ -190,3 +190,109 @@ fn invalid_escapes_and_encoded_nul_are_configuration_errors() {
         assert!(!run.output().contains("\\u0000"), "NUL in JSON\n{run}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 6. Environment values versus flags
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn explicit_flags_win_over_empty_or_invalid_variables() {
+    let db = fresh_db();
+    let m = one_migration();
+    // `--migrations` is given by the helper; an empty variable must not matter.
+    let run = run_with_env(
+        db.url(),
+        m.path(),
+        &["--format", "human", "deploy"],
+        &[
+            ("PRISMA_MIGRATIONS_DIR", ""),
+            ("PRISMA_RELEASE_FORMAT", "yaml"),
+        ],
+    );
+    run.success();
+    assert!(run.stdout.contains("20240101000000_init"), "{run}");
+    // The boot guard still starts the app when the flag is given.
+    let guard = run_with_env(
+        db.url(),
+        m.path(),
+        &[
+            "--format",
+            "human",
+            "guard",
+            "--",
+            "sh",
+            "-c",
+            "echo app-started",
+        ],
+        &[
+            ("PRISMA_RELEASE_FORMAT", "JSON!"),
+            ("PRISMA_MIGRATIONS_DIR", ""),
+        ],
+    );
+    guard.success();
+    assert!(guard.stdout.contains("app-started"), "{guard}");
+}
+
+#[test]
+fn format_variable_empty_is_unset_capitals_work_and_invalid_names_the_variable() {
+    let db = fresh_db();
+    let m = one_migration();
+    let empty = run_with_env(
+        db.url(),
+        m.path(),
+        &["status"],
+        &[("PRISMA_RELEASE_FORMAT", "")],
+    );
+    assert_eq!(empty.code, 12, "pending migration\n{empty}");
+    assert!(
+        !empty.stdout.trim_start().starts_with('{'),
+        "human\n{empty}"
+    );
+    let capitals = run_with_env(
+        db.url(),
+        m.path(),
+        &["status"],
+        &[("PRISMA_RELEASE_FORMAT", "JSON")],
+    );
+    assert_eq!(capitals.json()["command"], "status", "{capitals}");
+    let invalid = run_with_env(
+        db.url(),
+        m.path(),
+        &["status"],
+        &[("PRISMA_RELEASE_FORMAT", "yaml")],
+    );
+    assert_eq!(invalid.code, 2, "{invalid}");
+    assert!(
+        invalid.stderr.contains("PRISMA_RELEASE_FORMAT"),
+        "{invalid}"
+    );
+    assert!(
+        !invalid.stderr.contains("--format <"),
+        "names the variable, not the flag\n{invalid}"
+    );
+}
+
+#[test]
+fn migrations_variable_is_used_without_the_flag_and_empty_means_default() {
+    let db = fresh_db();
+    let m = one_migration();
+    let dir = m.path().to_str().expect("utf-8 temp path");
+    let from_env = crate::support::run_raw(
+        ["status", "--json"],
+        &[("DATABASE_URL", db.url()), ("PRISMA_MIGRATIONS_DIR", dir)],
+    );
+    assert_eq!(
+        from_env.json()["migrations"][0]["name"],
+        "20240101000000_init",
+        "{from_env}"
+    );
+    let empty = crate::support::run_raw(
+        ["status", "--json"],
+        &[("DATABASE_URL", db.url()), ("PRISMA_MIGRATIONS_DIR", "")],
+    );
+    assert_eq!(
+        empty.code, 3,
+        "the default folder does not exist here\n{empty}"
+    );
+    assert!(empty.output().contains("prisma/migrations"), "{empty}");
+}
