@@ -31,8 +31,19 @@ pub enum TxMode {
 /// The first line that opts a migration out of the transaction wrapper.
 pub const NO_TRANSACTION_DIRECTIVE: &str = "-- prisma-release: no-transaction";
 
+/// How the session lexes SQL text (its `standard_conforming_strings`), for splitting its scripts.
+pub fn dialect(session: &Session) -> sql::Dialect {
+    sql::Dialect {
+        standard_conforming_strings: session.standard_conforming_strings,
+    }
+}
+
 /// Decides how a script runs under `mode`, with the reason when it is not a transaction.
-pub fn choose_execution(script: &str, mode: TxMode) -> (Execution, Option<String>) {
+pub fn choose_execution(
+    script: &str,
+    mode: TxMode,
+    dialect: sql::Dialect,
+) -> (Execution, Option<String>) {
     match mode {
         TxMode::Always => (Execution::Transaction, None),
         TxMode::Never => (
@@ -49,7 +60,7 @@ pub fn choose_execution(script: &str, mode: TxMode) -> (Execution, Option<String
                     )),
                 );
             }
-            let blocker = sql::statements(script)
+            let blocker = sql::statements_in(script, dialect)
                 .iter()
                 .find_map(|s| sql::transaction_blocker(s.text(script)));
             match blocker {
@@ -88,8 +99,9 @@ pub enum AttemptError {
     /// A real failure of the migration: report it (exit 11).
     Failed(Box<MigrationFailure>),
     /// A transient error (serialization, deadlock, lock timeout, shutdown, lost connection): nothing
-    /// was committed — unless the connection died after COMMIT was sent, which the caller checks by
-    /// looking for the row `id` after reconnecting — and the migration may be retried.
+    /// was committed — except that after a lost connection the commit state is unknown (COMMIT may
+    /// have reached the server), which the caller learns from the row `id` after reconnecting — and
+    /// the migration may be retried.
     Transient {
         failure: Box<MigrationFailure>,
         connection_lost: bool,
@@ -106,7 +118,7 @@ pub fn apply_transactional(
     limits: Limits,
 ) -> Result<Applied, AttemptError> {
     let row = NewRow::new(session, checksum, name);
-    let statements = sql::statements(script);
+    let statements = sql::statements_in(script, dialect(session));
     let batch = Batch::build(&row, script, &statements, limits);
     session.take_notices();
     let started = Instant::now();
@@ -120,11 +132,14 @@ pub fn apply_transactional(
             retries: 0,
         }),
         Err(error) => {
-            let mut lost = error.is_closed() || error.as_db_error().is_none();
+            // Only a dead connection counts as lost: a client-side error on a live one (a driver
+            // refusal, an unexpected protocol message) is a failure of the migration, not transient.
+            let mut lost = error.is_closed() || session.client.is_closed();
             if !lost {
-                let _ = session.client.batch_execute("ROLLBACK");
+                let rollback = session.client.batch_execute("ROLLBACK");
                 // Errors such as 57P01 (admin shutdown) end the session even though the server sent them.
-                lost = session.client.is_closed();
+                lost = session.client.is_closed()
+                    || rollback.is_err_and(|e| e.is_closed() || e.as_db_error().is_none());
             }
             let marker = last_marker(&session.take_notices());
             let failure = Box::new(batch.locate(&error, marker, name, script, &statements));
@@ -315,7 +330,7 @@ pub fn apply_statement_by_statement(
     script: &str,
 ) -> Result<Applied, Box<MigrationFailure>> {
     let row = NewRow::new(session, checksum, name);
-    let statements = sql::statements(script);
+    let statements = sql::statements_in(script, dialect(session));
     let started = Instant::now();
     let fail = |session: &mut Session, failure: MigrationFailure| {
         // A failure inside the script's own BEGIN … COMMIT leaves the session in an aborted
@@ -428,7 +443,11 @@ mod tests {
 
     #[test]
     fn auto_mode_detects_blockers_and_directive() {
-        let (e, _) = choose_execution("CREATE TABLE a (id int);", TxMode::Auto);
+        let (e, _) = choose_execution(
+            "CREATE TABLE a (id int);",
+            TxMode::Auto,
+            sql::Dialect::default(),
+        );
         assert_eq!(e, Execution::Transaction);
         let (e, why) = choose_execution(
             "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);",
@@ -436,7 +455,11 @@ mod tests {
         );
         assert_eq!(e, Execution::StatementByStatement);
         assert!(why.unwrap().contains("CONCURRENTLY"));
-        let (e, _) = choose_execution("-- prisma-release: no-transaction\nSELECT 1;", TxMode::Auto);
+        let (e, _) = choose_execution(
+            "-- prisma-release: no-transaction\nSELECT 1;",
+            TxMode::Auto,
+            sql::Dialect::default(),
+        );
         assert_eq!(e, Execution::StatementByStatement);
         let (e, _) = choose_execution(
             "SELECT 1;\n-- prisma-release: no-transaction\n",
@@ -447,9 +470,13 @@ mod tests {
             Execution::Transaction,
             "the directive counts only on the first line"
         );
-        let (e, _) = choose_execution("CREATE INDEX CONCURRENTLY i ON a (id);", TxMode::Always);
+        let (e, _) = choose_execution(
+            "CREATE INDEX CONCURRENTLY i ON a (id);",
+            TxMode::Always,
+            sql::Dialect::default(),
+        );
         assert_eq!(e, Execution::Transaction);
-        let (e, _) = choose_execution("SELECT 1;", TxMode::Never);
+        let (e, _) = choose_execution("SELECT 1;", TxMode::Never, sql::Dialect::default());
         assert_eq!(e, Execution::StatementByStatement);
     }
 

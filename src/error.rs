@@ -39,6 +39,15 @@ pub enum Error {
         "migration `{name}`: migration.sql is not valid UTF-8 (first bad byte at offset {offset})"
     )]
     MigrationFileNotUtf8 { name: String, offset: usize },
+    #[error("migration `{name}`: statement {statement} (line {line}) cannot be run by this tool: {reason}")]
+    MigrationUnrunnable {
+        name: String,
+        statement: usize,
+        line: usize,
+        reason: String,
+    },
+    #[error("the migration advisory lock 72707369 was released by migration `{name}`, and {what}; nothing more was applied")]
+    LockLost { name: String, what: String },
     #[error("migration_lock.toml says provider `{found}`, but this tool only migrates `postgresql` (P3019)")]
     ProviderMismatch { found: String },
     #[error("the database schema `{schema}` is not empty (P3005): it has tables ({tables}) but no _prisma_migrations table")]
@@ -135,6 +144,10 @@ impl Error {
                 "check the file's permissions"),
             Error::MigrationFileNotUtf8 { .. } => describe(CONFIG, "migrations/file_not_utf8", None,
                 "save migration.sql as UTF-8"),
+            Error::MigrationUnrunnable { .. } => describe(CONFIG, "migrations/unrunnable_statement", None,
+                "remove or rewrite that statement in migration.sql (load data with INSERT … VALUES or a server-side COPY FROM 'file'); nothing was written"),
+            Error::LockLost { .. } => describe(LOCK_TIMEOUT, "lock/lost", None,
+                "remove pg_advisory_unlock…/DISCARD ALL from that migration; run prisma-release status, then deploy again"),
             Error::ProviderMismatch { .. } => describe(CONFIG, "migrations/provider_mismatch", Some("P3019"),
                 "this tool only migrates PostgreSQL; check migration_lock.toml"),
             Error::SchemaNotEmpty { .. } => describe(CONFIG, "history/schema_not_empty", Some("P3005"),

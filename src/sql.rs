@@ -12,7 +12,8 @@
 //! (`psqlscan.l`) applies them, so a script is split exactly where `psql -f` would split it:
 //!
 //! * `--` comments and nesting `/* ... */` comments;
-//! * `'...'` strings (`''` escapes a quote, backslash is ordinary: `standard_conforming_strings` is on),
+//! * `'...'` strings (`''` escapes a quote; backslash is ordinary while `standard_conforming_strings` is
+//!   on, the default, and escapes like in `E'...'` when the session has it off — see [`Dialect`]),
 //!   `E'...'` escape strings (`\'` and `\\` escape too), `U&'...'`, `B'...'`, `X'...'`, `N'...'`;
 //! * `$$ ... $$` and `$tag$ ... $tag$` dollar quotes (`$1` is a parameter, `a$b` an identifier);
 //! * `"..."` quoted identifiers (`""` escapes a quote);
@@ -63,10 +64,33 @@ impl Statement {
     }
 }
 
-/// Splits a script into pieces covering it exactly, as `psql` would split it. Never panics.
+/// The session setting that changes how SQL text lexes. psql follows the server's
+/// `standard_conforming_strings`; so must we, or `'it\'s; here'` (one string when the setting is off)
+/// would be split in two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    pub standard_conforming_strings: bool,
+}
+
+impl Default for Dialect {
+    /// PostgreSQL's default since 9.1: `standard_conforming_strings = on`.
+    fn default() -> Self {
+        Dialect {
+            standard_conforming_strings: true,
+        }
+    }
+}
+
+/// Splits a script into pieces covering it exactly, as `psql` would split it (with the default
+/// [`Dialect`]). Never panics.
 pub fn split(script: &str) -> Vec<Statement> {
+    split_in(script, Dialect::default())
+}
+
+/// [`split`] for a session with this `dialect`.
+pub fn split_in(script: &str, dialect: Dialect) -> Vec<Statement> {
     let mut splitter = Splitter::new(script);
-    for token in Lexer::new(script) {
+    for token in Lexer::with_dialect(script, dialect) {
         splitter.feed(&token);
     }
     splitter.finish()
@@ -74,10 +98,97 @@ pub fn split(script: &str) -> Vec<Statement> {
 
 /// Only the non-blank pieces of [`split`]: the statements to execute, in order.
 pub fn statements(script: &str) -> Vec<Statement> {
-    split(script)
+    statements_in(script, Dialect::default())
+}
+
+/// [`statements`] for a session with this `dialect`.
+pub fn statements_in(script: &str, dialect: Dialect) -> Vec<Statement> {
+    split_in(script, dialect)
         .into_iter()
         .filter(|s| !s.is_blank())
         .collect()
+}
+
+/// Something in a script this tool cannot send, found before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrunnable {
+    /// 1-based index of the statement among the script's statements.
+    pub statement: usize,
+    /// 1-based line.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// The first thing in `script` that only psql could run, or that no driver can send: a NUL byte,
+/// a psql meta-command (`\connect`, `\i`, …; a backslash outside strings is never SQL), or
+/// `COPY … FROM STDIN` / `COPY … TO STDOUT` (the data would have to travel with the statement; the
+/// driver's simple query cannot answer the server's copy protocol).
+pub fn unrunnable(script: &str, dialect: Dialect) -> Option<Unrunnable> {
+    let statements = statements_in(script, dialect);
+    let at = |offset: usize, reason: String| Unrunnable {
+        statement: statements
+            .iter()
+            .take_while(|s| s.body.start <= offset)
+            .count()
+            .max(1),
+        line: 1 + script.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
+        reason,
+    };
+    let nul = script.find('\0').map(|offset| {
+        (
+            offset,
+            "it contains a NUL byte, which cannot be sent to PostgreSQL".to_string(),
+        )
+    });
+    let meta_command = Lexer::with_dialect(script, dialect)
+        .find(|t| t.kind == Kind::Other && script.get(t.range.clone()) == Some("\\"))
+        .map(|token| {
+            let command: String = script[token.range.start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .take(20)
+                .collect();
+            let reason = format!("`{command}` is a psql meta-command, not SQL");
+            (token.range.start, reason)
+        });
+    let copy = statements.iter().find_map(|s| {
+        copy_with_client_data(s.text(script)).map(|reason| (s.body.start, reason.to_string()))
+    });
+    [nul, meta_command, copy]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(offset, _)| *offset)
+        .map(|(offset, reason)| at(offset, reason))
+}
+
+/// `COPY … FROM STDIN` or `COPY … TO STDOUT` (at the top level of the statement).
+fn copy_with_client_data(text: &str) -> Option<&'static str> {
+    let t = Tokens::new(text);
+    if !t.is(0, "COPY") {
+        return None;
+    }
+    let mut i = 1;
+    while i < t.len() {
+        if t.kind(i) == Some(Kind::OpenParen) {
+            i = t.after_parens(i);
+            continue;
+        }
+        if t.is(i, "FROM") && t.is(i + 1, "STDIN") {
+            return Some(
+                "COPY … FROM STDIN needs psql to send the data; put the rows in INSERT statements",
+            );
+        }
+        if t.is(i, "TO") && t.is(i + 1, "STDOUT") {
+            return Some(
+                "COPY … TO STDOUT sends data to a client that has no use for it; remove it",
+            );
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The first `n` keywords/identifiers of a statement's text, ASCII-uppercased. Skips comments and
@@ -185,13 +296,20 @@ fn is_tag_char(b: u8) -> bool {
 struct Lexer<'a> {
     src: &'a [u8],
     pos: usize,
+    /// `standard_conforming_strings = off`: a backslash escapes inside plain `'…'` strings too.
+    backslash_in_plain_strings: bool,
 }
 
 impl<'a> Lexer<'a> {
     fn new(text: &'a str) -> Self {
+        Self::with_dialect(text, Dialect::default())
+    }
+
+    fn with_dialect(text: &'a str, dialect: Dialect) -> Self {
         Lexer {
             src: text.as_bytes(),
             pos: 0,
+            backslash_in_plain_strings: !dialect.standard_conforming_strings,
         }
     }
 
@@ -229,7 +347,7 @@ impl<'a> Lexer<'a> {
             }
             b'-' if self.peek(1) == Some(b'-') => self.skip_line_comment(),
             b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment(),
-            b'\'' => self.skip_quoted(b'\'', false, Kind::Str),
+            b'\'' => self.skip_quoted(b'\'', self.backslash_in_plain_strings, Kind::Str),
             b'"' => self.skip_quoted(b'"', false, Kind::QuotedIdent),
             b'$' => self.lex_dollar(),
             b'0'..=b'9' => {
@@ -318,7 +436,10 @@ impl<'a> Lexer<'a> {
         let first = self.src.get(start).map_or(0, u8::to_ascii_lowercase);
         match (first, self.peek(0), self.peek(1)) {
             (b'e', Some(b'\''), _) => self.skip_quoted(b'\'', true, Kind::Str),
-            (b'b' | b'x' | b'n', Some(b'\''), _) => self.skip_quoted(b'\'', false, Kind::Str),
+            (b'n', Some(b'\''), _) => {
+                self.skip_quoted(b'\'', self.backslash_in_plain_strings, Kind::Str)
+            }
+            (b'b' | b'x', Some(b'\''), _) => self.skip_quoted(b'\'', false, Kind::Str),
             (b'u', Some(b'&'), Some(b'\'')) => {
                 self.advance(1);
                 self.skip_quoted(b'\'', false, Kind::Str)
@@ -740,6 +861,50 @@ fn transaction_control(t: &Tokens, first: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn backslash_escapes_follow_standard_conforming_strings() {
+        let script = "INSERT INTO t VALUES ('it\\'s; here');\nSELECT 1;";
+        let off = Dialect {
+            standard_conforming_strings: false,
+        };
+        assert_eq!(statements_in(script, off).len(), 2);
+        assert_eq!(
+            statements_in(script, off)[0].text(script),
+            "INSERT INTO t VALUES ('it\\'s; here');"
+        );
+        // With the setting on, the backslash is ordinary and the string ends at `it\'`.
+        assert_ne!(
+            statements(script)[0].text(script),
+            statements_in(script, off)[0].text(script)
+        );
+        assert_eq!(statements_in("SELECT N'a\\'b;c';", off).len(), 1);
+    }
+
+    #[test]
+    fn unrunnable_statements_are_named() {
+        let d = Dialect::default();
+        let copy = "CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n\\.\n";
+        let found = unrunnable(copy, d).unwrap();
+        assert_eq!((found.statement, found.line), (2, 2), "{found:?}");
+        assert!(found.reason.contains("FROM STDIN"), "{found:?}");
+        let out = unrunnable("SELECT 1;\nCOPY (SELECT 1) TO STDOUT;", d).unwrap();
+        assert_eq!((out.statement, out.line), (2, 2));
+        assert!(out.reason.contains("TO STDOUT"));
+        let meta = unrunnable("SELECT 1;\n\\connect other\nSELECT 2;", d).unwrap();
+        assert_eq!(meta.line, 2);
+        assert!(meta.reason.contains("`\\connect`"), "{meta:?}");
+        let nul = unrunnable("SELECT 1;\nSELECT '\0';", d).unwrap();
+        assert_eq!((nul.statement, nul.line), (2, 2));
+        assert!(nul.reason.contains("NUL"));
+        for fine in [
+            "COPY t FROM '/tmp/x.csv';",
+            "SELECT 'a\\b', E'\\n', $$ \\x $$; -- \\c in a comment",
+            "COPY t TO PROGRAM 'cat';",
+        ] {
+            assert_eq!(unrunnable(fine, d), None, "{fine}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -129,7 +129,7 @@ fn inspect_and_plan(
     for warning in &report.warnings {
         ctx.out.warn(&warning.message);
     }
-    report.body.plan = planned(&plan, args)?;
+    report.body.plan = planned(&plan, args, apply::dialect(session))?;
     warn_about_order(local, &report.body.plan, ctx);
     Ok(table)
 }
@@ -270,9 +270,10 @@ fn load_rows_if_present(session: &mut Session, table: &TableState) -> Result<Vec
     }
 }
 
-/// The pending migrations with their execution mode; fails (exit 3) on any unusable script, before
-/// anything is written.
-fn planned(plan: &Plan, args: &DeployArgs) -> Result<Vec<PlannedMigration>> {
+/// The pending migrations with their execution mode; fails (exit 3) on any unusable script — one
+/// that is not UTF-8, or holds something only psql can run ([`sql::unrunnable`]) — before anything
+/// is written. Scripts are split the way the session lexes them (`standard_conforming_strings`).
+fn planned(plan: &Plan, args: &DeployArgs, dialect: sql::Dialect) -> Result<Vec<PlannedMigration>> {
     plan.pending()
         .map(|entry| {
             let local = entry.local.ok_or_else(|| Error::Query {
@@ -280,12 +281,20 @@ fn planned(plan: &Plan, args: &DeployArgs) -> Result<Vec<PlannedMigration>> {
                 cause: format!("pending migration `{}` has no local directory", entry.name),
             })?;
             let sql = local.sql_for_apply()?;
-            let (execution, reason) = apply::choose_execution(sql, args.tx_mode);
+            if let Some(found) = sql::unrunnable(sql, dialect) {
+                return Err(Error::MigrationUnrunnable {
+                    name: entry.name.to_string(),
+                    statement: found.statement,
+                    line: found.line,
+                    reason: found.reason,
+                });
+            }
+            let (execution, reason) = apply::choose_execution(sql, args.tx_mode, dialect);
             Ok(PlannedMigration {
                 name: entry.name.to_string(),
                 execution,
                 reason,
-                statements: sql::statements(sql).len(),
+                statements: sql::statements_in(sql, dialect).len(),
                 out_of_order: entry.out_of_order,
             })
         })
@@ -374,6 +383,13 @@ fn apply_one(
                 connection_lost,
                 id,
             }) => {
+                if connection_lost {
+                    if let Some(applied) =
+                        recover_after_loss(session, spec, migration, &id, attempt, args, ctx)?
+                    {
+                        return Ok(applied);
+                    }
+                }
                 if attempt >= args.retries {
                     return Err(Error::MigrationFailed(failure));
                 }
@@ -384,19 +400,62 @@ fn apply_one(
                     migration.name, failure.message, duration::display(pause), args.retries
                 ));
                 std::thread::sleep(pause);
-                if connection_lost {
-                    let fresh = ctx.reconnect(spec)?;
-                    session
-                        .reacquire_on(fresh, args.lock_timeout, |h| lock_wait_warning(ctx, h))?;
-                    apply::prepare_session(session)
-                        .map_err(|e| session.query_error("preparing the session", e))?;
-                    if history::is_finished(session, &id)? {
-                        return Ok(committed_before_loss(migration, id, attempt));
-                    }
-                }
             }
         }
     }
+}
+
+/// After a lost connection nobody knows whether COMMIT reached the server: say so, reconnect (the
+/// lock taken again guarantees the old session is gone, so its transaction is decided), and read the
+/// truth from the history row. `Some` when the migration was committed after all; `None` when it was
+/// not (it may be retried); an error saying the state is unknown when we cannot reconnect.
+fn recover_after_loss(
+    session: &mut LockGuard,
+    spec: &ConnectSpec,
+    migration: &LocalMigration,
+    id: &str,
+    attempt: u32,
+    args: &DeployArgs,
+    ctx: &Context,
+) -> Result<Option<apply::Applied>> {
+    ctx.out.warn(&format!(
+        "migration `{}`: the connection was lost; commit state unknown — checking",
+        migration.name
+    ));
+    let unknown = |error: Error| Error::ConnectionLost {
+        target: spec.target.to_string(),
+        context: format!(
+            "applying migration `{}` (commit state unknown: run `prisma-release status`)",
+            migration.name
+        ),
+        cause: match error {
+            Error::Connect { cause, .. } | Error::ConnectionLost { cause, .. } => cause,
+            other => other.to_string(),
+        },
+    };
+    // The guard drops the lost connection before it polls for the lock on the fresh one.
+    let fresh = ctx.reconnect(spec).map_err(unknown)?;
+    session
+        .reacquire_on(fresh, args.lock_timeout, |h| lock_wait_warning(ctx, h))
+        .map_err(unknown)?;
+    apply::prepare_session(session)
+        .map_err(|e| unknown(session.query_error("preparing the session", e)))?;
+    if history::is_finished(session, id).map_err(unknown)? {
+        ctx.out.warn(&format!(
+            "migration `{}`: it was committed before the connection was lost",
+            migration.name
+        ));
+        return Ok(Some(committed_before_loss(
+            migration,
+            id.to_string(),
+            attempt,
+        )));
+    }
+    ctx.out.warn(&format!(
+        "migration `{}`: it was not committed",
+        migration.name
+    ));
+    Ok(None)
 }
 
 /// The connection died after COMMIT reached the server: the migration is in, with its row.

@@ -296,3 +296,85 @@ fn migrations_variable_is_used_without_the_flag_and_empty_means_default() {
     );
     assert!(empty.output().contains("prisma/migrations"), "{empty}");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 2. What only psql can run is refused before anything is written
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn copy_stdin_stdout_meta_commands_and_nul_are_refused_in_preflight() {
+    let cases: [(&[u8], &str, &str); 4] = [
+        (
+            b"CREATE TABLE t (a int);\nCOPY t (a) FROM stdin;\n1\n2\n\\.\n",
+            "COPY",
+            "statement 2 (line 2)",
+        ),
+        (
+            b"CREATE TABLE t (a int);\n\nCOPY (SELECT 1) TO STDOUT;\n",
+            "TO STDOUT",
+            "statement 2 (line 3)",
+        ),
+        (
+            b"CREATE TABLE t (a int);\n\\connect other\nCREATE TABLE u (a int);\n",
+            "`\\connect` is a psql meta-command",
+            "line 2",
+        ),
+        (
+            b"CREATE TABLE t (a int);\nINSERT INTO t VALUES (1); -- \0\n",
+            "NUL",
+            "statement 2 (line 2)",
+        ),
+    ];
+    for (script, reason, place) in cases {
+        let db = fresh_db();
+        let m = one_migration();
+        m.add_bytes("20240102000000_bad", script);
+        for env in [&[][..], &[("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK", "1")][..]] {
+            let run = run_with_env(db.url(), m.path(), &["deploy"], env);
+            assert_eq!(run.code, 3, "{run}");
+            assert!(run.stderr.contains(reason), "{run}");
+            assert!(run.stderr.contains(place), "{run}");
+            assert!(run.stderr.contains("20240102000000_bad"), "{run}");
+            assert!(
+                !db.table_exists("_prisma_migrations"),
+                "nothing written\n{run}"
+            );
+            assert!(!db.table_exists("a") && !db.table_exists("t"), "{run}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 8. The splitter lexes by the session's standard_conforming_strings
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn backslash_quotes_split_like_the_server_when_standard_conforming_strings_is_off() {
+    let db = fresh_db();
+    db.execute(&format!(
+        "ALTER DATABASE {} SET standard_conforming_strings = off",
+        quote_ident(db.name())
+    ));
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML).add(
+        "20240101000000_quotes",
+        "CREATE TABLE t (s text);\nINSERT INTO t VALUES ('it\\'s; here');\n",
+    );
+    let plan = run(db.url(), m.path(), &["deploy", "--dry-run", "--json"]);
+    plan.success();
+    assert_eq!(plan.json()["plan"][0]["statements"], 2, "{plan}");
+    let tx = run(db.url(), m.path(), &["deploy"]);
+    tx.success();
+    assert_eq!(
+        db.scalar_string("SELECT s FROM t").as_deref(),
+        Some("it's; here")
+    );
+    // The statement-by-statement path splits the same way.
+    let db2 = fresh_db();
+    db2.execute(&format!(
+        "ALTER DATABASE {} SET standard_conforming_strings = off",
+        quote_ident(db2.name())
+    ));
+    run(db2.url(), m.path(), &["deploy", "--tx-mode", "never"]).success();
+    assert_eq!(db2.scalar_i64("SELECT count(*) FROM t"), Some(1));
+}
