@@ -452,6 +452,7 @@ mod tests {
         let (e, why) = choose_execution(
             "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);",
             TxMode::Auto,
+            sql::Dialect::default(),
         );
         assert_eq!(e, Execution::StatementByStatement);
         assert!(why.unwrap().contains("CONCURRENTLY"));
@@ -464,6 +465,7 @@ mod tests {
         let (e, _) = choose_execution(
             "SELECT 1;\n-- prisma-release: no-transaction\n",
             TxMode::Auto,
+            sql::Dialect::default(),
         );
         assert_eq!(
             e,

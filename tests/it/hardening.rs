@@ -2,8 +2,7 @@
 //! test reproduces one defect against a real PostgreSQL and checks what the user sees.
 
 use crate::support::{
-    admin_client, fresh_db, quote_ident, run, run_with_env, Migrations, Run, TestDb,
-    POSTGRES_LOCK_TOML,
+    admin_client, fresh_db, quote_ident, run, run_with_env, Migrations, TestDb, POSTGRES_LOCK_TOML,
 };
 
 // ---------------------------------------------------------------------------------------------------
