@@ -426,6 +426,22 @@ fn driver_failure(error: &postgres::Error, name: &str, total: usize) -> Migratio
     }
 }
 
+/// Puts back the `search_path` the session started with, so that every migration starts from the same
+/// session state whichever migrations ran before it in this process: a pg_dump-style header
+/// (`SELECT pg_catalog.set_config('search_path', '', false)`) or a `SET search_path` in one migration
+/// must not decide where the next one's objects go. (The bookkeeping needs no such care: its
+/// statements name the history table schema-qualified.)
+pub fn restore_session(session: &mut Session) -> Result<(), postgres::Error> {
+    let search_path = session.initial_search_path.clone();
+    session
+        .client
+        .query_typed(
+            "SELECT pg_catalog.set_config('search_path', $1, false)",
+            &[(&search_path, postgres::types::Type::TEXT)],
+        )
+        .map(drop)
+}
+
 /// Makes the server abort our transaction soon after this process dies (PostgreSQL ≥ 14), so a
 /// `kill -9` during a long migration cannot leave an orphan backend that commits it later.
 pub fn prepare_session(session: &mut Session) -> Result<(), postgres::Error> {

@@ -333,6 +333,8 @@ fn deploy_locked(
                 step.name
             ));
         }
+        apply::restore_session(session)
+            .map_err(|e| session.query_error("restoring the session's search_path", e))?;
         let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
         ctx.out.detail(&format!(
             "  {} ({}, {} statements) in {} ms",

@@ -377,3 +377,61 @@ fn backslash_quotes_split_like_the_server_when_standard_conforming_strings_is_of
     run(db2.url(), m.path(), &["deploy", "--tx-mode", "never"]).success();
     assert_eq!(db2.scalar_i64("SELECT count(*) FROM t"), Some(1));
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 7. A migration that changes search_path
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn search_path_changes_do_not_reach_the_bookkeeping_or_the_next_migration() {
+    let db = fresh_db();
+    db.execute("CREATE SCHEMA other");
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(
+            "20240101000000_dump",
+            "SELECT pg_catalog.set_config('search_path', '', false);\n\
+             CREATE TABLE public.a (id int);\n",
+        )
+        .add(
+            "20240102000000_other",
+            "SET search_path = other;\nCREATE TABLE in_other (id int);\n",
+        )
+        .add("20240103000000_b", "CREATE TABLE b (id int);\n");
+    let run = run(db.url(), m.path(), &["deploy"]);
+    run.success();
+    assert_eq!(
+        db.applied_migrations(),
+        vec!["20240101000000_dump", "20240102000000_other", "20240103000000_b"]
+    );
+    assert!(db.table_exists_in("other", "in_other"));
+    assert!(
+        db.table_exists_in("public", "b"),
+        "the third migration starts from the session's own search_path"
+    );
+    assert!(!db.table_exists_in("other", "b"));
+}
+
+#[test]
+fn statement_by_statement_failure_after_emptying_search_path_keeps_its_logs() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML).add(
+        "20240101000000_dump",
+        "-- prisma-release: no-transaction\n\
+         SELECT pg_catalog.set_config('search_path', '', false);\n\
+         CREATE TABLE public.x (id int);\n\
+         CREATE TABLE public.x (id int);\n",
+    );
+    let run = run(db.url(), m.path(), &["deploy"]);
+    assert_eq!(run.code, 11, "{run}");
+    let logs = db.scalar_string("SELECT logs FROM public._prisma_migrations");
+    let logs = logs.expect("the failed row has its logs");
+    assert!(logs.contains("already exists"), "{logs}");
+    assert!(logs.contains("2 of 3 statements were committed"), "{logs}");
+    let diagnose = crate::support::run(db.url(), m.path(), &["diagnose"]);
+    assert!(
+        !diagnose.output().contains("died"),
+        "the logs say what happened\n{diagnose}"
+    );
+}
