@@ -79,6 +79,10 @@ pub fn choose_execution(
 pub struct Limits {
     pub lock_timeout: Option<Duration>,
     pub statement_timeout: Option<Duration>,
+    /// Check, in the same round trip and before `COMMIT`, that the session still holds the deploy
+    /// lock; a migration that released it is rolled back (so no concurrent deploy can apply anything
+    /// twice).
+    pub verify_lock: bool,
 }
 
 /// A migration that went through.
@@ -204,6 +208,9 @@ impl Batch {
             chars += len + terminator.len();
         }
         text.push_str(&marker_sql(statements.len() + 1, guarded));
+        if limits.verify_lock {
+            text.push_str(&lock_check_sql());
+        }
         text.push_str(&row.mark_finished());
         text.push_str(";\nCOMMIT;\n");
         Batch {
@@ -267,6 +274,20 @@ fn marker_sql(index: usize, guarded: bool) -> String {
         format!("DO $prisma_release$BEGIN RAISE NOTICE '{MARKER_PREFIX}{index}'; END$prisma_release$;\n")
     }
 }
+
+/// Aborts the batch's transaction unless the session still holds the deploy lock.
+fn lock_check_sql() -> String {
+    format!(
+        "DO $prisma_release$BEGIN IF NOT {} THEN RAISE EXCEPTION '{LOCK_RELEASED}' \
+         USING HINT = 'remove pg_advisory_unlock(72707369), pg_advisory_unlock_all() or DISCARD ALL \
+         from migration.sql'; END IF; END$prisma_release$;\n",
+        crate::lock::HELD_BY_THIS_SESSION
+    )
+}
+
+/// The message of a migration rolled back because it released the deploy lock.
+pub const LOCK_RELEASED: &str = "this migration released the migration advisory lock 72707369, so \
+     another deploy could have run at the same time; it was rolled back";
 
 /// The index carried by the last marker notice, if any arrived.
 fn last_marker(notices: &[DbError]) -> Option<usize> {

@@ -169,6 +169,22 @@ fn try_lock(session: &mut Session) -> Result<bool> {
         .map_err(|e| session.query_error("taking the advisory lock", e))
 }
 
+/// The condition "this session holds the lock", as SQL. A migration can release a session lock
+/// (`pg_advisory_unlock(72707369)`, `pg_advisory_unlock_all()`, `DISCARD ALL`), after which a
+/// concurrent deploy could apply the next migration a second time; deploy checks this condition.
+pub const HELD_BY_THIS_SESSION: &str = "EXISTS (SELECT 1 FROM pg_catalog.pg_locks \
+     WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted \
+     AND classid = 0 AND objid = 72707369 AND objsubid = 1)";
+
+/// Whether this session still holds the lock (see [`HELD_BY_THIS_SESSION`]).
+pub fn is_held(session: &mut Session) -> Result<bool> {
+    session
+        .client
+        .query_typed_one(&format!("SELECT {HELD_BY_THIS_SESSION}"), &[])
+        .map(|row| row.get(0))
+        .map_err(|e| session.query_error("checking the advisory lock", e))
+}
+
 /// The session holding the lock now, if it is still held.
 pub fn holder(session: &mut Session) -> Result<Option<Holder>> {
     // A bigint key is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.

@@ -336,6 +336,9 @@ fn deploy_locked(
         apply::restore_session(session)
             .map_err(|e| session.query_error("restoring the session's search_path", e))?;
         let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
+        if step.execution == Execution::StatementByStatement && !lock::disabled_by_env() {
+            keep_lock_after(session, &step.name, &planned, args, ctx)?;
+        }
         ctx.out.detail(&format!(
             "  {} ({}, {} statements) in {} ms",
             applied.name,
@@ -348,6 +351,39 @@ fn deploy_locked(
     if !planned.is_empty() || !report.body.resolved.is_empty() {
         let rows = history::load_rows(session)?;
         report.migrations = MigrationReport::from_plan(&plan::plan(local, &rows));
+    }
+    Ok(())
+}
+
+/// After a statement-by-statement migration (no transaction could roll back an unlock in it): if the
+/// migration released the deploy lock, take it again, then make sure no other deploy applied any of
+/// our remaining migrations while it was free — else stop before applying anything twice.
+fn keep_lock_after(
+    session: &mut Session,
+    name: &str,
+    planned: &[PlannedMigration],
+    args: &DeployArgs,
+    ctx: &Context,
+) -> Result<()> {
+    if lock::is_held(session)? {
+        return Ok(());
+    }
+    ctx.out.warn(&format!(
+        "migration `{name}` released the migration advisory lock 72707369; taking it again"
+    ));
+    acquire_lock(session, args.lock_timeout, ctx)?;
+    let rows = history::load_rows(session)?;
+    let remaining = planned.iter().skip_while(|p| p.name != name).skip(1);
+    for step in remaining {
+        if let Some(row) = rows.iter().find(|r| r.migration_name == step.name) {
+            return Err(Error::LockLost {
+                name: name.to_string(),
+                what: format!(
+                    "meanwhile another deploy wrote a row for `{}`",
+                    row.migration_name
+                ),
+            });
+        }
     }
     Ok(())
 }
@@ -370,6 +406,7 @@ fn apply_one(
     let limits = Limits {
         lock_timeout: args.ddl_lock_timeout,
         statement_timeout: args.statement_timeout,
+        verify_lock: !lock::disabled_by_env(),
     };
     let mut attempt = 0;
     let mut pauses = Backoff::new(FIRST_RETRY_PAUSE, backoff::MAX_PAUSE);

@@ -435,3 +435,75 @@ fn statement_by_statement_failure_after_emptying_search_path_keeps_its_logs() {
         "the logs say what happened\n{diagnose}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 5. A migration that releases the deploy lock
+// ---------------------------------------------------------------------------------------------------
+
+/// Starts two deploys half a second apart (the second waits for the lock) and returns both runs.
+fn two_concurrent_deploys(db: &TestDb, m: &Migrations) -> (crate::support::Run, crate::support::Run) {
+    let first = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let second = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
+    (crate::support::finish(first), crate::support::finish(second))
+}
+
+/// Every migration has at most one applied row, and `t` got at most one row.
+fn assert_nothing_applied_twice(db: &TestDb, runs: &str) {
+    let doubled = db.scalar_i64(
+        "SELECT count(*) FROM (SELECT migration_name FROM public._prisma_migrations \
+         WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL \
+         GROUP BY migration_name HAVING count(*) > 1) d",
+    );
+    assert_eq!(doubled, Some(0), "a migration applied twice\n{runs}");
+    if db.table_exists("t") {
+        assert!(db.count("t") <= 1, "the INSERT ran twice\n{runs}");
+    }
+}
+
+#[test]
+fn a_transactional_migration_that_unlocks_is_rolled_back_and_nothing_runs_twice() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(
+            "20240101000000_unlock",
+            "CREATE TABLE t (id int);\nSELECT pg_sleep(1.5);\nSELECT pg_advisory_unlock(72707369);\n",
+        )
+        .add(
+            "20240102000000_insert",
+            "INSERT INTO t VALUES (1);\nSELECT pg_sleep(2);\n",
+        );
+    let (first, second) = two_concurrent_deploys(&db, &m);
+    let runs = format!("{first}\n{second}");
+    assert_nothing_applied_twice(&db, &runs);
+    assert_eq!(first.code, 11, "{runs}");
+    assert!(first.stderr.contains("released the migration advisory lock"), "{runs}");
+    assert!(db.applied_migrations().is_empty(), "{runs}");
+}
+
+#[test]
+fn a_statement_by_statement_migration_that_unlocks_never_lets_the_next_run_twice() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(
+            "20240101000000_unlock",
+            "-- prisma-release: no-transaction\nCREATE TABLE t (id int);\nSELECT pg_sleep(1.5);\n\
+             SELECT pg_advisory_unlock_all();\n",
+        )
+        .add(
+            "20240102000000_insert",
+            "INSERT INTO t VALUES (1);\nSELECT pg_sleep(2);\n",
+        );
+    let (first, second) = two_concurrent_deploys(&db, &m);
+    let runs = format!("{first}\n{second}");
+    assert_nothing_applied_twice(&db, &runs);
+    assert_eq!(db.count("t"), 1, "{runs}");
+    assert_eq!(
+        db.applied_migrations(),
+        vec!["20240101000000_unlock", "20240102000000_insert"],
+        "{runs}"
+    );
+    assert!(first.stderr.contains("released the migration advisory lock"), "{runs}");
+}
