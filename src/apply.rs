@@ -329,6 +329,7 @@ fn failure_from_db(
         statements_total: total,
         statements_committed: 0,
         rolled_back: false,
+        invalid_index: None,
     }
 }
 
@@ -371,6 +372,7 @@ pub fn apply_statement_by_statement(
             let mut failure = driver_failure(&e, name, statements.len());
             failure.statements_committed = committed.committed;
             failure.statement = Some(failing_statement(script, statement, i));
+            failure.invalid_index = invalid_index_left(session, statement.text(script));
             if let Some(ErrorPosition::Original(p)) = e.as_db_error().and_then(DbError::position) {
                 failure.position = Some(*p as usize);
             }
@@ -391,6 +393,33 @@ pub fn apply_statement_by_statement(
         duration_ms: started.elapsed().as_millis() as u64,
         retries: 0,
     })
+}
+
+/// The index a failed `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name` left behind, if it
+/// is there and INVALID (PostgreSQL keeps it after a failure in the build phase). Best effort: an
+/// unnamed or quoted index name is not looked up.
+fn invalid_index_left(session: &mut Session, text: &str) -> Option<String> {
+    let words = sql::leading_words(text, 8);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let rest = match words.as_slice() {
+        ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", rest @ ..]
+        | ["CREATE", "INDEX", "CONCURRENTLY", rest @ ..] => rest,
+        _ => return None,
+    };
+    let name = match rest {
+        ["IF", "NOT", "EXISTS", name, ..] | [name, ..] if *name != "ON" => name.to_lowercase(),
+        _ => return None,
+    };
+    let _ = session.client.batch_execute("ROLLBACK");
+    let row = session
+        .client
+        .query_typed_opt(
+            "SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = to_regclass($1) AND NOT indisvalid",
+            &[(&name, postgres::types::Type::TEXT)],
+        )
+        .ok()??;
+    drop(row);
+    Some(name)
 }
 
 /// Counts the statements that are really committed when a script runs statement by statement: a
@@ -443,6 +472,7 @@ fn driver_failure(error: &postgres::Error, name: &str, total: usize) -> Migratio
             statements_total: total,
             statements_committed: 0,
             rolled_back: false,
+            invalid_index: None,
         },
     }
 }

@@ -48,6 +48,8 @@ pub enum Error {
     },
     #[error("the migration advisory lock 72707369 was released by migration `{name}`, and {what}; nothing more was applied")]
     LockLost { name: String, what: String },
+    #[error("migration_lock.toml cannot be read: {cause} (P3019)")]
+    LockFileUnreadable { cause: String },
     #[error("migration_lock.toml says provider `{found}`, but this tool only migrates `postgresql` (P3019)")]
     ProviderMismatch { found: String },
     #[error("the database schema `{schema}` is not empty (P3005): it has tables ({tables}) but no _prisma_migrations table")]
@@ -148,6 +150,8 @@ impl Error {
                 "remove or rewrite that statement in migration.sql (load data with INSERT … VALUES or a server-side COPY FROM 'file'); nothing was written"),
             Error::LockLost { .. } => describe(LOCK_TIMEOUT, "lock/lost", None,
                 "remove pg_advisory_unlock…/DISCARD ALL from that migration; run prisma-release status, then deploy again"),
+            Error::LockFileUnreadable { .. } => describe(CONFIG, "migrations/lock_file_unreadable", Some("P3019"),
+                "migration_lock.toml must be a readable UTF-8 file saying provider = \"postgresql\""),
             Error::ProviderMismatch { .. } => describe(CONFIG, "migrations/provider_mismatch", Some("P3019"),
                 "this tool only migrates PostgreSQL; check migration_lock.toml"),
             Error::SchemaNotEmpty { .. } => describe(CONFIG, "history/schema_not_empty", Some("P3005"),

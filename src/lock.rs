@@ -84,6 +84,15 @@ impl LockGuard {
         self.held
     }
 
+    /// Takes the lock again on the same session after a migration released it
+    /// (`pg_advisory_unlock…`, `DISCARD ALL`; see [`still_held`]). Nothing to do without locking.
+    pub fn retake(&mut self, timeout: Duration, on_wait: impl FnMut(&Holder)) -> Result<()> {
+        if self.held {
+            poll(&mut self.session, timeout, on_wait)?;
+        }
+        Ok(())
+    }
+
     /// Continues on `session` after the guarded one was lost (the server released the lock with
     /// it): the lock is taken again there before anything else runs.
     pub fn reacquire_on(
@@ -176,8 +185,8 @@ pub const HELD_BY_THIS_SESSION: &str = "EXISTS (SELECT 1 FROM pg_catalog.pg_lock
      WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted \
      AND classid = 0 AND objid = 72707369 AND objsubid = 1)";
 
-/// Whether this session still holds the lock (see [`HELD_BY_THIS_SESSION`]).
-pub fn is_held(session: &mut Session) -> Result<bool> {
+/// Whether this session still holds the lock, asked of the server (see [`HELD_BY_THIS_SESSION`]).
+pub fn still_held(session: &mut Session) -> Result<bool> {
     session
         .client
         .query_typed_one(&format!("SELECT {HELD_BY_THIS_SESSION}"), &[])

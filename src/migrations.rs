@@ -181,9 +181,22 @@ fn read_script(path: &Path) -> Result<Script, ScriptProblem> {
 
 /// Checks `migration_lock.toml` when present, parsing it exactly as Prisma does (prisma-compat §3):
 /// the first line starting with `provider`, the literal prefix `provider = ` stripped, quotes trimmed.
+/// A lock file that exists but cannot be read as text is an error: skipping the check would let a
+/// `provider = "mysql"` folder deploy because of one stray byte.
 pub fn check_lock_file(folder: &Path) -> Result<()> {
-    let Ok(content) = std::fs::read_to_string(folder.join("migration_lock.toml")) else {
-        return Ok(());
+    let content = match std::fs::read(folder.join("migration_lock.toml")) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::LockFileUnreadable {
+            cause: format!(
+                "it is not valid UTF-8 (first bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::LockFileUnreadable {
+                cause: e.to_string(),
+            })
+        }
     };
     let provider = content
         .lines()

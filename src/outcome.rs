@@ -49,6 +49,10 @@ pub struct MigrationFailure {
     pub statements_committed: usize,
     /// True when nothing of the migration was written (transactional path).
     pub rolled_back: bool,
+    /// An INVALID index the failed `CREATE INDEX CONCURRENTLY` left behind, by name: not counted as
+    /// a committed statement, yet it is in the database. Said in `hint` and `logs`, not a JSON field.
+    #[serde(skip)]
+    pub invalid_index: Option<String>,
 }
 
 impl MigrationFailure {
@@ -75,9 +79,12 @@ impl MigrationFailure {
             "nothing was written: fix migration.sql and deploy again".into()
         } else {
             format!(
-                "{} of {} statements were committed and the row is marked failed: inspect the database, \
+                "{} of {} statements were committed{} and the row is marked failed: inspect the database, \
                  then npx prisma migrate resolve --rolled-back \"{}\" (or --applied) before deploying again",
-                self.statements_committed, self.statements_total, self.migration
+                self.statements_committed,
+                self.statements_total,
+                self.left_behind(),
+                self.migration
             )
         }
     }
@@ -96,6 +103,17 @@ impl MigrationFailure {
                  is applied anywhere), or deploy with --tx-mode never (statement by statement, like Prisma 7.4+)",
             ),
             _ => None,
+        }
+    }
+
+    /// `, and … left an INVALID index …` when the failure left one, else "".
+    fn left_behind(&self) -> String {
+        match &self.invalid_index {
+            Some(index) => format!(
+                ", and the failed CREATE INDEX CONCURRENTLY left the INVALID index `{index}` behind \
+                 (drop it with DROP INDEX CONCURRENTLY before retrying)"
+            ),
+            None => String::new(),
         }
     }
 
@@ -120,6 +138,12 @@ impl MigrationFailure {
             "\nprisma-release: non-transactional migration; {} of {} statements were committed before the failure.\n",
             self.statements_committed, self.statements_total
         ));
+        if let Some(index) = &self.invalid_index {
+            text.push_str(&format!(
+                "The failed CREATE INDEX CONCURRENTLY left the INVALID index `{index}` behind; drop it \
+                 (DROP INDEX CONCURRENTLY) before retrying.\n"
+            ));
+        }
         if let Some(s) = &self.statement {
             text.push_str(&format!(
                 "Failing statement {} of {} (line {}):\n{}\n",
@@ -147,6 +171,7 @@ mod tests {
             statements_total: 2,
             statements_committed: 0,
             rolled_back,
+            invalid_index: None,
         }
     }
 
@@ -185,6 +210,7 @@ mod tests {
             statements_total: 3,
             statements_committed: 1,
             rolled_back: false,
+            invalid_index: None,
         };
         let logs = failure.logs();
         assert!(logs.contains("Migration name: 20240101_x\n\nDatabase error code: 42P01\n\nDatabase error:\nERROR: relation \"a\" does not exist\nHINT: h\n"));

@@ -8,7 +8,7 @@
 //! Rows without a local directory are `missing_locally` (or `failed`, which blocks deploy anyway).
 
 use crate::history::HistoryRow;
-use crate::migrations::LocalMigration;
+use crate::migrations::{LocalMigration, ScriptProblem};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -135,7 +135,12 @@ fn local_entry<'a>(m: &'a LocalMigration, named: Vec<&'a HistoryRow>) -> Entry<'
     let (state, row) = match (failed, applied) {
         (Some(row), _) => (State::Failed, Some(row)),
         (None, Some(row)) => {
-            let matches = m.script.as_ref().is_ok_and(|s| s.matches(&row.checksum));
+            // An unreadable file says nothing about a change: the checksum is just not checked (a
+            // warning says so), rather than calling the migration modified.
+            let matches = match &m.script {
+                Ok(script) => script.matches(&row.checksum),
+                Err(problem) => matches!(problem, ScriptProblem::Unreadable(_)),
+            };
             let state = if matches {
                 State::Applied
             } else {

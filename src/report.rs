@@ -8,6 +8,7 @@ use crate::diagnose::{Diagnosis, Verdict};
 use crate::error::Error;
 use crate::history::{HistoryRow, ResolveAs};
 use crate::outcome::{Execution, MigrationFailure};
+use crate::migrations::ScriptProblem;
 use crate::plan::{Plan, Refusal, State};
 use crate::timestamp::Timestamp;
 use serde::Serialize;
@@ -137,6 +138,9 @@ pub enum WarningId {
     /// A pending migration sorts before the newest applied one.
     #[serde(rename = "migration/out_of_order")]
     OutOfOrder,
+    /// An applied migration's `migration.sql` cannot be read, so its checksum was not checked.
+    #[serde(rename = "migration/unreadable")]
+    Unreadable,
 }
 
 /// The error that stopped the command.
@@ -256,6 +260,13 @@ pub fn plan_warnings(plan: &Plan) -> Vec<Warning> {
                 WarningId::Modified,
                 format!("migration `{}` was modified after it was applied (its checksum no longer matches)", entry.name),
             ),
+            State::Applied => match entry.local.map(|m| &m.script) {
+                Some(Err(ScriptProblem::Unreadable(cause))) => (
+                    WarningId::Unreadable,
+                    format!("migration `{}`: migration.sql cannot be read ({cause}), so its checksum was not checked", entry.name),
+                ),
+                _ => continue,
+            },
             State::MissingLocally => (
                 WarningId::MissingLocally,
                 format!("migration `{}` is recorded in the database but missing from the migrations folder", entry.name),

@@ -336,7 +336,7 @@ fn deploy_locked(
         apply::restore_session(session)
             .map_err(|e| session.query_error("restoring the session's search_path", e))?;
         let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
-        if step.execution == Execution::StatementByStatement && !lock::disabled_by_env() {
+        if step.execution == Execution::StatementByStatement && session.is_held() {
             keep_lock_after(session, &step.name, &planned, args, ctx)?;
         }
         ctx.out.detail(&format!(
@@ -359,19 +359,19 @@ fn deploy_locked(
 /// migration released the deploy lock, take it again, then make sure no other deploy applied any of
 /// our remaining migrations while it was free — else stop before applying anything twice.
 fn keep_lock_after(
-    session: &mut Session,
+    session: &mut LockGuard,
     name: &str,
     planned: &[PlannedMigration],
     args: &DeployArgs,
     ctx: &Context,
 ) -> Result<()> {
-    if lock::is_held(session)? {
+    if lock::still_held(session)? {
         return Ok(());
     }
     ctx.out.warn(&format!(
         "migration `{name}` released the migration advisory lock 72707369; taking it again"
     ));
-    acquire_lock(session, args.lock_timeout, ctx)?;
+    session.retake(args.lock_timeout, |h| lock_wait_warning(ctx, h))?;
     let rows = history::load_rows(session)?;
     let remaining = planned.iter().skip_while(|p| p.name != name).skip(1);
     for step in remaining {
@@ -406,7 +406,7 @@ fn apply_one(
     let limits = Limits {
         lock_timeout: args.ddl_lock_timeout,
         statement_timeout: args.statement_timeout,
-        verify_lock: !lock::disabled_by_env(),
+        verify_lock: session.is_held(),
     };
     let mut attempt = 0;
     let mut pauses = Backoff::new(FIRST_RETRY_PAUSE, backoff::MAX_PAUSE);

@@ -418,6 +418,13 @@ fn read_file(param: &str, value: &str, prisma_relative: bool) -> Result<Vec<u8>>
         vec![Path::new("prisma").join(path), path.to_path_buf()]
     };
     for candidate in &candidates {
+        // A device or FIFO (`/dev/zero`, a named pipe) would be read forever or block: refuse it.
+        if std::fs::metadata(candidate).is_ok_and(|m| !m.is_file()) {
+            return Err(invalid(format!(
+                "{param} `{}` is not a regular file",
+                candidate.display()
+            )));
+        }
         match std::fs::read(candidate) {
             Ok(bytes) => return Ok(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,

@@ -246,6 +246,7 @@ impl Remaining<'_> {
             statements_total: self.statements.len(),
             statements_committed: if transaction { self.from } else { index },
             rolled_back: transaction,
+            invalid_index: None,
         }))
     }
 }

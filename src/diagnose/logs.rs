@@ -395,6 +395,7 @@ mod tests {
             statements_total: 3,
             statements_committed: 1,
             rolled_back: false,
+            invalid_index: None,
         };
         let parsed = parse(Some(&failure.logs()));
         assert_eq!(parsed.format, LogFormat::PrismaRelease);

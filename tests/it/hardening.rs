@@ -402,7 +402,11 @@ fn search_path_changes_do_not_reach_the_bookkeeping_or_the_next_migration() {
     run.success();
     assert_eq!(
         db.applied_migrations(),
-        vec!["20240101000000_dump", "20240102000000_other", "20240103000000_b"]
+        vec![
+            "20240101000000_dump",
+            "20240102000000_other",
+            "20240103000000_b"
+        ]
     );
     assert!(db.table_exists_in("other", "in_other"));
     assert!(
@@ -441,11 +445,17 @@ fn statement_by_statement_failure_after_emptying_search_path_keeps_its_logs() {
 // ---------------------------------------------------------------------------------------------------
 
 /// Starts two deploys half a second apart (the second waits for the lock) and returns both runs.
-fn two_concurrent_deploys(db: &TestDb, m: &Migrations) -> (crate::support::Run, crate::support::Run) {
+fn two_concurrent_deploys(
+    db: &TestDb,
+    m: &Migrations,
+) -> (crate::support::Run, crate::support::Run) {
     let first = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
     std::thread::sleep(std::time::Duration::from_millis(500));
     let second = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
-    (crate::support::finish(first), crate::support::finish(second))
+    (
+        crate::support::finish(first),
+        crate::support::finish(second),
+    )
 }
 
 /// Every migration has at most one applied row, and `t` got at most one row.
@@ -478,7 +488,12 @@ fn a_transactional_migration_that_unlocks_is_rolled_back_and_nothing_runs_twice(
     let runs = format!("{first}\n{second}");
     assert_nothing_applied_twice(&db, &runs);
     assert_eq!(first.code, 11, "{runs}");
-    assert!(first.stderr.contains("released the migration advisory lock"), "{runs}");
+    assert!(
+        first
+            .stderr
+            .contains("released the migration advisory lock"),
+        "{runs}"
+    );
     assert!(db.applied_migrations().is_empty(), "{runs}");
 }
 
@@ -505,5 +520,115 @@ fn a_statement_by_statement_migration_that_unlocks_never_lets_the_next_run_twice
         vec!["20240101000000_unlock", "20240102000000_insert"],
         "{runs}"
     );
-    assert!(first.stderr.contains("released the migration advisory lock"), "{runs}");
+    assert!(
+        first
+            .stderr
+            .contains("released the migration advisory lock"),
+        "{runs}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 10. Smaller misreports
+// ---------------------------------------------------------------------------------------------------
+
+#[test]
+fn unreadable_or_non_utf8_lock_file_is_p3019() {
+    let db = fresh_db();
+    let m = one_migration();
+    m.write_file("migration_lock.toml", b"provider = \"mysql\"\n\xff\n");
+    let run = run(db.url(), m.path(), &["deploy", "--json"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert_eq!(run.json()["error"]["prisma_code"], "P3019", "{run}");
+    assert!(run.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("UTF-8"));
+    assert!(!db.table_exists("_prisma_migrations"));
+    // A lock "file" that is a directory cannot be read either (root reads any mode, so not chmod).
+    let m = Migrations::new();
+    m.write_file("migration_lock.toml/x", b"")
+        .add("20240101000000_init", "CREATE TABLE a (id int);");
+    let run = crate::support::run(db.url(), m.path(), &["deploy"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains("migration_lock.toml cannot be read"),
+        "{run}"
+    );
+}
+
+#[test]
+fn an_unreadable_applied_migration_is_not_called_modified() {
+    let db = fresh_db();
+    let m = one_migration();
+    run(db.url(), m.path(), &["deploy"]).success();
+    // Replace the applied migration.sql by something that cannot be read as a file.
+    std::fs::remove_file(m.sql_path("20240101000000_init")).expect("remove");
+    std::fs::create_dir(m.sql_path("20240101000000_init")).expect("mkdir");
+    let status = run(db.url(), m.path(), &["status", "--json"]);
+    status.success();
+    let json = status.json();
+    assert_eq!(json["migrations"][0]["state"], "applied", "{status}");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("migration/unreadable"), "{status}");
+    assert!(warnings.contains("cannot be read"), "{status}");
+    assert!(!warnings.contains("modified"), "{status}");
+}
+
+#[test]
+fn a_device_as_sslrootcert_is_a_configuration_error_not_a_hang() {
+    let m = one_migration();
+    let url = "postgres://app@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=/dev/zero";
+    let started = std::time::Instant::now();
+    let run = run(url, m.path(), &["status"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("not a regular file"), "{run}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn a_failed_create_index_concurrently_reports_the_invalid_index_it_left() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(
+            "20240101000000_data",
+            "CREATE TABLE u (a int);\nINSERT INTO u VALUES (1), (1);\n",
+        )
+        .add(
+            "20240102000000_index",
+            "CREATE UNIQUE INDEX CONCURRENTLY u_a ON u (a);\n",
+        );
+    let run = run(db.url(), m.path(), &["deploy"]);
+    assert_eq!(run.code, 11, "{run}");
+    assert!(
+        !db.index_is_valid("u_a"),
+        "the server left an INVALID index"
+    );
+    assert!(run.stderr.contains("INVALID index `u_a`"), "{run}");
+    let logs = db
+        .scalar_string("SELECT logs FROM _prisma_migrations WHERE finished_at IS NULL")
+        .expect("logs");
+    assert!(logs.contains("INVALID index `u_a`"), "{logs}");
+}
+
+#[test]
+fn a_do_block_that_commits_hints_the_no_transaction_directive() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML).add(
+        "20240101000000_commit",
+        "CREATE TABLE a (id int);\nDO $$BEGIN COMMIT; END$$;\n",
+    );
+    let run = run(db.url(), m.path(), &["deploy", "--json"]);
+    assert_eq!(run.code, 11, "{run}");
+    let json = run.json();
+    assert_eq!(json["error"]["failure"]["sqlstate"], "2D000", "{run}");
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("-- prisma-release: no-transaction"),
+        "{run}"
+    );
 }
