@@ -161,6 +161,8 @@ impl Error {
             Error::Connect { kind, .. } => describe(CONNECT, "connect/failed", None, kind.hint()),
             Error::ReadOnly { .. } => describe(CONNECT, "connect/read_only", None,
                 "point DATABASE_URL at the primary (not a follower), or wait for maintenance to end"),
+            Error::ConnectionLost { context, .. } if context.contains("commit state unknown") => describe(CONNECT, "connect/lost", None,
+                "run prisma-release status to learn whether that migration was applied, then deploy again"),
             Error::ConnectionLost { .. } => describe(CONNECT, "connect/lost", None,
                 "run the command again; transactional migrations that did not commit left nothing behind"),
             Error::LockTimeout { .. } => describe(LOCK_TIMEOUT, "lock/timeout", Some("P1002"),

@@ -17,6 +17,10 @@ use std::fmt;
 use std::time::Duration;
 use url::{Host, Url};
 
+/// How long a dead peer (a network partition, a vanished server) goes unnoticed by default: TCP
+/// keepalives and `TCP_USER_TIMEOUT` drop the connection after about this long, so a release can
+/// never hang until the OS's two-hour keepalive. `socket_timeout=N` overrides it, `0` turns it off.
+const DEFAULT_SOCKET_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prisma's default connect timeout (prisma-compat §7).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_PORT: u16 = 5432;
@@ -199,7 +203,7 @@ fn driver_config(
     if let Some(timeout) = connect_timeout {
         config.connect_timeout(timeout);
     }
-    if let Some(timeout) = params.socket_timeout {
+    if let Some(timeout) = params.dead_peer_timeout() {
         apply_socket_timeout(&mut config, timeout);
     }
     config
@@ -325,7 +329,8 @@ struct Params {
     tls: TlsParams,
     /// `None`: not given; `Some(None)`: `0`, no timeout.
     connect_timeout: Option<Option<Duration>>,
-    socket_timeout: Option<Duration>,
+    /// `None`: not given (the default applies); `Some(None)`: `0`, off.
+    socket_timeout: Option<Option<Duration>>,
     pgbouncer: bool,
     application_name: Option<String>,
     options: Option<String>,
@@ -366,7 +371,7 @@ impl Params {
                 "sslidentity" => p.tls.sslidentity = text(),
                 "sslpassword" => p.tls.sslpassword = Some(value.to_string()),
                 "connect_timeout" => p.connect_timeout = Some(seconds(&key, &value)?),
-                "socket_timeout" => p.socket_timeout = seconds(&key, &value)?,
+                "socket_timeout" => p.socket_timeout = Some(seconds(&key, &value)?),
                 "pool_timeout" | "max_connection_lifetime" | "max_idle_connection_lifetime" => {
                     seconds(&key, &value)?;
                     p.pool_settings.push(key.into_owned());
@@ -418,6 +423,11 @@ impl Params {
         Ok(p)
     }
 
+    /// How long a dead peer may go unnoticed: `socket_timeout`, else the default; `None` when off.
+    fn dead_peer_timeout(&self) -> Option<Duration> {
+        self.socket_timeout.unwrap_or(Some(DEFAULT_SOCKET_TIMEOUT))
+    }
+
     /// The `-v` lines for a spec built from these parameters.
     fn notes(&self, tls: &TlsPlan, connect_timeout: Option<Duration>) -> Vec<String> {
         let mut notes = vec![tls.describe_plan()];
@@ -428,7 +438,7 @@ impl Params {
             ),
             None => "no connect timeout (connect_timeout=0)".into(),
         });
-        if let Some(t) = self.socket_timeout {
+        if let Some(t) = self.dead_peer_timeout() {
             notes.push(format!(
                 "socket_timeout {}: a connection whose server stops answering at the TCP level is \
                  dropped after about that long",
@@ -719,6 +729,17 @@ mod tests {
             Some(&Duration::from_secs(30))
         );
         assert_eq!(spec.config.get_keepalives_idle(), Duration::from_secs(15));
+        let default = ok("postgres://u@h/d");
+        assert!(
+            default.config.get_keepalives(),
+            "dead-peer detection is on by default"
+        );
+        assert_eq!(
+            default.config.get_tcp_user_timeout(),
+            Some(&DEFAULT_SOCKET_TIMEOUT)
+        );
+        let off = ok("postgres://u@h/d?socket_timeout=0");
+        assert_eq!(off.config.get_tcp_user_timeout(), None);
         assert!(
             ok("postgres://u@h/d?socket_timeout=99999999999")
                 .notes

@@ -632,3 +632,145 @@ fn a_do_block_that_commits_hints_the_no_transaction_directive() {
         "{run}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 3. A network partition while a migration runs (network namespaces of our own)
+// ---------------------------------------------------------------------------------------------------
+
+/// `deploy` run inside the client namespace of `p`, against `db` through the partitionable path,
+/// with dead-peer detection shortened to `socket_timeout` seconds.
+fn spawn_deploy_across(
+    p: &crate::support::netns::Partition,
+    db: &TestDb,
+    m: &Migrations,
+    query: &str,
+) -> std::process::Child {
+    let mut url = url::Url::parse(db.url()).expect("test URL");
+    url.set_host(Some(&p.server_addr.to_string()))
+        .expect("host");
+    url.set_port(Some(p.port)).expect("port");
+    url.set_query(Some(query));
+    let mut cmd = p.command_in_client(&crate::support::bin());
+    for (key, _) in std::env::vars_os() {
+        if let Some(key) = key.to_str() {
+            if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") || key == "DIRECT_URL" {
+                cmd.env_remove(key);
+            }
+        }
+    }
+    cmd.env("DATABASE_URL", url.as_str())
+        .arg("--migrations")
+        .arg(m.path())
+        .arg("deploy")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd.spawn()
+        .expect("start prisma-release in the client namespace")
+}
+
+/// Waits until the server runs a statement containing `needle` for this database.
+fn wait_until_running(db: &TestDb, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND state = 'active' AND pid <> pg_backend_pid() AND position('{needle}' in query) > 0"
+    );
+    while db.scalar_i64(&sql) != Some(1) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the migration never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn sleepy_migrations() -> Migrations {
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(
+            "20240101000000_slow",
+            "CREATE TABLE a (id int);\nSELECT pg_sleep(3);\n",
+        )
+        .add("20240102000000_next", "CREATE TABLE b (id int);\n");
+    m
+}
+
+#[test]
+fn a_partition_during_a_committed_migration_is_detected_and_the_truth_read_back() {
+    let db = fresh_db();
+    let m = sleepy_migrations();
+    let p = crate::support::netns::Partition::new(crate::support::server_port());
+    let started = std::time::Instant::now();
+    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=2");
+    wait_until_running(&db, "pg_sleep(3)");
+    p.cut();
+    // The server finishes and commits while the client hears nothing; heal after detection.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    p.heal();
+    let run = crate::support::wait_with_timeout(
+        child,
+        std::time::Duration::from_secs(90),
+        "deploy across a partition",
+    );
+    run.success();
+    assert!(
+        run.stderr.contains("commit state unknown — checking"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("it was committed before the connection was lost"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("nothing was committed"), "{run}");
+    assert_eq!(
+        db.applied_migrations(),
+        vec!["20240101000000_slow", "20240102000000_next"],
+        "each migration exactly once\n{run}"
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM _prisma_migrations"),
+        Some(2)
+    );
+    eprintln!(
+        "partition test: {:.1}s in all\n{run}",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
+    let db = fresh_db();
+    let m = sleepy_migrations();
+    let p = crate::support::netns::Partition::new(crate::support::server_port());
+    let started = std::time::Instant::now();
+    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=1");
+    wait_until_running(&db, "pg_sleep(3)");
+    p.cut();
+    let run = crate::support::wait_with_timeout(
+        child,
+        std::time::Duration::from_secs(60),
+        "deploy across a partition",
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 4, "{run}");
+    assert!(
+        run.stderr.contains("commit state unknown — checking"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("commit state unknown: run `prisma-release status`"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("nothing was committed"), "{run}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(30),
+        "bounded: {elapsed:?}\n{run}"
+    );
+    eprintln!(
+        "unhealed partition: exit 4 after {:.1}s\n{run}",
+        elapsed.as_secs_f64()
+    );
+}

@@ -18,6 +18,7 @@ mod cli;
 mod cluster;
 mod db;
 mod migrations;
+pub mod netns;
 mod proxy;
 mod server;
 pub mod tls;
