@@ -357,7 +357,7 @@ fn backslash_quotes_split_like_the_server_when_standard_conforming_strings_is_of
     let m = Migrations::new();
     m.lock_file(POSTGRES_LOCK_TOML).add(
         "20240101000000_quotes",
-        "CREATE TABLE t (s text);\nINSERT INTO t VALUES ('it\\'s; here');\n",
+        "CREATE TABLE t (s text);\nINSERT INTO t SELECT 'it\\'s; here';\n",
     );
     let plan = run(db.url(), m.path(), &["deploy", "--dry-run", "--json"]);
     plan.success();
