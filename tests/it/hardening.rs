@@ -120,7 +120,37 @@ fn history_table_lives_in_a_user_private_schema() {
         r = quote_ident(&role.name)
     ));
     let m = one_migration();
-    deploy_twice_and_check(&db, &m, &role.url(""), &role.name);
+    let url = role.url("");
+    deploy_twice_and_check(&db, &m, &url, &role.name);
+    // A failed row there is found by deploy, diagnose and resolve alike.
+    m.add(
+        "20240102000000_fails",
+        "-- prisma-release: no-transaction\nCREATE TABLE c (id int);\nSELECT 1/0;\n",
+    );
+    assert_eq!(run(&url, m.path(), &["deploy"]).code, 11);
+    assert_eq!(
+        run(&url, m.path(), &["deploy"]).code,
+        10,
+        "P3009 on the second deploy"
+    );
+    let diagnose = run(&url, m.path(), &["diagnose", "--json"]);
+    assert_eq!(diagnose.code, 10, "{diagnose}");
+    assert!(
+        diagnose.stdout.contains("20240102000000_fails"),
+        "{diagnose}"
+    );
+    run(
+        &url,
+        m.path(),
+        &["resolve", "--rolled-back", "20240102000000_fails"],
+    )
+    .success();
+    let rolled_back = db.scalar_i64(&format!(
+        "SELECT count(*) FROM {}._prisma_migrations WHERE rolled_back_at IS NOT NULL",
+        quote_ident(&role.name)
+    ));
+    assert_eq!(rolled_back, Some(1));
+    assert_eq!(history_schemas(&db), vec![role.name.clone()]);
 }
 
 #[test]
