@@ -720,7 +720,7 @@ fn sleepy_migrations() -> Migrations {
     m.lock_file(POSTGRES_LOCK_TOML)
         .add(
             "20240101000000_slow",
-            "CREATE TABLE a (id int);\nSELECT pg_sleep(3);\n",
+            "CREATE TABLE a (id int);\nSELECT pg_sleep(4);\n",
         )
         .add("20240102000000_next", "CREATE TABLE b (id int);\n");
     m
@@ -733,10 +733,10 @@ fn a_partition_during_a_committed_migration_is_detected_and_the_truth_read_back(
     let p = crate::support::netns::Partition::new(crate::support::server_port());
     let started = std::time::Instant::now();
     let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=2");
-    wait_until_running(&db, "pg_sleep(3)");
+    wait_until_running(&db, "pg_sleep(4)");
     p.cut();
     // The server finishes and commits while the client hears nothing; heal after detection.
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    std::thread::sleep(std::time::Duration::from_secs(7));
     p.heal();
     let run = crate::support::wait_with_timeout(
         child,
@@ -776,7 +776,7 @@ fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
     let p = crate::support::netns::Partition::new(crate::support::server_port());
     let started = std::time::Instant::now();
     let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=1");
-    wait_until_running(&db, "pg_sleep(3)");
+    wait_until_running(&db, "pg_sleep(4)");
     p.cut();
     let run = crate::support::wait_with_timeout(
         child,

@@ -79,10 +79,37 @@ impl Partition {
             "dev",
             &p.server_if,
         ]);
+        // A fixed hardware address and a permanent neighbour entry for it: once cut, the client's
+        // packets are then sent and lost (SYNs and data time out, as in a real partition) instead of
+        // failing at once with "no route to host" when address resolution gives up.
+        let server_mac = format!("02:00:0a:d5:{:02x}:02", subnet);
+        p.ip(&[
+            "-n",
+            &p.server_ns,
+            "link",
+            "set",
+            &p.server_if,
+            "address",
+            &server_mac,
+        ]);
         for (ns, dev) in [(&p.client_ns, &client_if), (&p.server_ns, &p.server_if)] {
             p.ip(&["-n", ns, "link", "set", dev, "up"]);
             p.ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
+        let server_ip = p.server_addr.to_string();
+        p.ip(&[
+            "-n",
+            &p.client_ns,
+            "neigh",
+            "replace",
+            &server_ip,
+            "lladdr",
+            &server_mac,
+            "dev",
+            &client_if,
+            "nud",
+            "permanent",
+        ]);
         let listener = p.listen_in_server_ns();
         std::thread::spawn(move || relay(listener, target_port));
         p
