@@ -376,6 +376,15 @@ pub fn apply_statement_by_statement(
             if let Some(ErrorPosition::Original(p)) = e.as_db_error().and_then(DbError::position) {
                 failure.position = Some(*p as usize);
             }
+            if e.as_db_error().is_none() && (e.is_closed() || session.client.is_closed()) {
+                // The statement may or may not have committed before the connection died.
+                failure.message = format!(
+                    "the connection was lost while statement {} ran; commit state unknown — run \
+                     `prisma-release status` and `prisma-release diagnose` ({})",
+                    i + 1,
+                    failure.message
+                );
+            }
             return Err(fail(session, failure));
         }
         committed.succeeded(statement.text(script));

@@ -804,3 +804,32 @@ fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
         elapsed.as_secs_f64()
     );
 }
+
+#[test]
+fn a_partition_during_a_statement_by_statement_migration_says_commit_state_unknown() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML).add(
+        "20240101000000_steps",
+        "-- prisma-release: no-transaction\nCREATE TABLE a (id int);\nSELECT pg_sleep(4);\n\
+         CREATE TABLE b (id int);\n",
+    );
+    let p = crate::support::netns::Partition::new(crate::support::server_port());
+    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=1");
+    wait_until_running(&db, "pg_sleep(4)");
+    p.cut();
+    let run = crate::support::wait_with_timeout(
+        child,
+        std::time::Duration::from_secs(60),
+        "deploy across a partition",
+    );
+    assert_eq!(run.code, 11, "{run}");
+    assert!(run.stderr.contains("commit state unknown"), "{run}");
+    assert!(run.stderr.contains("while statement 2 ran"), "{run}");
+    assert!(db.table_exists("a") && !db.table_exists("b"), "{run}");
+    let status = run_with_env(db.url(), m.path(), &["status"], &[]);
+    assert_eq!(
+        status.code, 10,
+        "the row is left failed for a person to decide\n{status}"
+    );
+}
