@@ -681,13 +681,7 @@ fn spawn_deploy_across(
     url.set_port(Some(p.port)).expect("port");
     url.set_query(Some(query));
     let mut cmd = p.command_in_client(&crate::support::bin());
-    for (key, _) in std::env::vars_os() {
-        if let Some(key) = key.to_str() {
-            if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") || key == "DIRECT_URL" {
-                cmd.env_remove(key);
-            }
-        }
-    }
+    crate::support::scrub_env(&mut cmd);
     cmd.env("DATABASE_URL", url.as_str())
         .arg("--migrations")
         .arg(m.path())
