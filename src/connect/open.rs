@@ -57,8 +57,8 @@ pub(super) fn open(
             if let Error::Connect { cause, .. } = &mut error {
                 if attempt > 1 {
                     *cause = format!(
-                        "gave up after {attempt} attempts in {:.1}s: {cause}",
-                        started.elapsed().as_secs_f64()
+                        "gave up after {attempt} attempts in {}: {cause}",
+                        crate::duration::display(started.elapsed())
                     );
                 }
             }
