@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Exit codes of the CLI contract (SPEC "Exit codes").
 pub mod exit {
@@ -70,8 +71,8 @@ pub enum Error {
         context: String,
         cause: String,
     },
-    #[error("timed out after {waited_ms} ms waiting for the migration advisory lock 72707369{holder} (P1002)")]
-    LockTimeout { waited_ms: u128, holder: String },
+    #[error("timed out after {} (--lock-timeout) waiting for the migration advisory lock 72707369{holder} (P1002)", crate::duration::display(*timeout))]
+    LockTimeout { timeout: Duration, holder: String },
     #[error("{} failed migration(s) recorded in the database: {} (P3009)", names.len(), names.join(", "))]
     FailedMigrationsInDatabase { names: Vec<String> },
     #[error("migration `{name}` cannot be completed: {}", reasons.join("; "))]

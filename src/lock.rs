@@ -157,7 +157,7 @@ fn poll(session: &mut Session, timeout: Duration, mut on_wait: impl FnMut(&Holde
         let waited = started.elapsed();
         if waited >= timeout {
             return Err(Error::LockTimeout {
-                waited_ms: waited.as_millis(),
+                timeout,
                 holder: holder
                     .as_ref()
                     .map(|h| format!(" (held by {h})"))

@@ -12,7 +12,6 @@ use crate::report::{
     DeployBody, DiagnoseBody, ErrorReport, GuardFindings, GuardOutcome, GuardStop, Report,
     ResolveAction, ResolveBody, StatusBody,
 };
-use crate::timestamp::prisma_display;
 use serde::Serialize;
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -241,7 +240,7 @@ pub fn render_failed(out: &mut String, failed: &[Diagnosis]) {
         out,
         failed
             .iter()
-            .map(|d| (d.migration.as_str(), prisma_display(&d.started_at))),
+            .map(|d| (d.migration.as_str(), d.started_at.prisma_display())),
     );
     for d in failed {
         out.push('\n');
@@ -268,7 +267,7 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
         "Diagnosis of `{}` (row {}, started {})",
         d.migration,
         d.id,
-        prisma_display(&d.started_at)
+        d.started_at.prisma_display()
     );
     let e = &d.error;
     match (&e.sqlstate, &e.message) {

@@ -57,8 +57,8 @@ pub(super) fn open(
             if let Error::Connect { cause, .. } = &mut error {
                 if attempt > 1 {
                     *cause = format!(
-                        "gave up after {attempt} attempts in {:.1}s: {cause}",
-                        started.elapsed().as_secs_f64()
+                        "gave up after {attempt} attempts in {}: {cause}",
+                        crate::duration::display(started.elapsed())
                     );
                 }
             }
@@ -213,7 +213,7 @@ fn driver_failure_kind(error: &postgres::Error, spec: &ConnectSpec) -> ConnectFa
     }
     if is_transient_network_error(error) {
         ConnectFailure::Unavailable
-    } else if super::describe(error).contains("password missing") {
+    } else if is_password_missing(error) {
         ConnectFailure::Auth
     } else {
         ConnectFailure::Config
@@ -284,8 +284,7 @@ fn explain_driver_error(error: &postgres::Error, spec: &ConnectSpec) -> String {
         }
         return server_said;
     }
-    let text = super::describe(error);
-    if text.contains("password missing") {
+    if is_password_missing(error) {
         return format!(
             "the server asks for a password, but the URL has none for user `{}`",
             spec.user
@@ -297,7 +296,14 @@ fn explain_driver_error(error: &postgres::Error, spec: &ConnectSpec) -> String {
             return format!("cannot resolve host `{}`: {detail}", spec.target.host);
         }
     }
-    text
+    super::describe(error)
+}
+
+/// The server asked for a password and the URL has none. rust-postgres reports this as a
+/// configuration error with no public kind and no SQLSTATE (nothing reached the server), so its
+/// message is the only sign — the one place where a connection failure is told by its text.
+fn is_password_missing(error: &postgres::Error) -> bool {
+    error.as_db_error().is_none() && super::describe(error).contains("password missing")
 }
 
 /// The `pg_hba.conf` messages for a connection without TLS where the server only takes TLS:

@@ -27,6 +27,7 @@ use crate::history::HistoryRow;
 use crate::migrations::LocalMigration;
 use crate::outcome;
 use crate::sql;
+use crate::timestamp::Timestamp;
 use adapter::CutReason;
 use classify::EffectKind;
 use complete::Completion;
@@ -171,7 +172,7 @@ pub struct NextStep {
 pub struct Diagnosis {
     pub migration: String,
     pub id: String,
-    pub started_at: String,
+    pub started_at: Timestamp,
     pub checksum: String,
     pub logs: Option<String>,
     pub log_format: LogFormat,
@@ -235,7 +236,7 @@ pub fn diagnose(
     Ok(Diagnosis {
         migration: row.migration_name.clone(),
         id: row.id.clone(),
-        started_at: row.started_at.to_string(),
+        started_at: row.started_at,
         checksum: row.checksum.clone(),
         logs: row.logs.clone(),
         log_format: parsed.format,

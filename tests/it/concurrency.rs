@@ -193,6 +193,12 @@ fn lock_timeout_exits_5_with_p1002_names_the_holder_and_writes_nothing() {
     assert_eq!(human.code, 5, "{human}");
     assert!(human.stderr.contains("P1002"), "{human}");
     assert!(
+        human.stderr.contains(
+            "timed out after 1s (--lock-timeout) waiting for the migration advisory lock"
+        ),
+        "the timeout is named as the flag that sets it\n{human}"
+    );
+    assert!(
         human.stderr.contains(&format!("pid {pid}")),
         "the holder's pid is named\n{human}"
     );

@@ -427,6 +427,36 @@ fn wrong_password_exits_4_and_is_never_printed() {
     assert!(!tls_table_exists(&db, "public", "_prisma_migrations"));
 }
 
+/// The driver gives "the server wants a password and the URL has none" no error kind, so it is the one
+/// failure told by its text: it must still come out as an authentication failure (final, with the
+/// credentials hint), not as a configuration one.
+#[test]
+fn a_url_without_the_password_the_server_asks_for_exits_4_with_the_credentials_hint() {
+    let db = fresh_tls_db();
+    let m = migrations();
+    let url = format!(
+        "postgres://app@localhost:{}/{}?sslmode=require",
+        tls_cluster().port,
+        db.name()
+    );
+    let run = refused(
+        &url,
+        &m,
+        "deploy",
+        &[],
+        4,
+        "connect/failed",
+        "the server asks for a password, but the URL has none for user `app`",
+    );
+    assert!(!run.stderr.contains("attempts"), "final at once\n{run}");
+    assert!(
+        run.stderr
+            .contains("hint: check the user and password in the URL"),
+        "{run}"
+    );
+    assert!(!tls_table_exists(&db, "public", "_prisma_migrations"));
+}
+
 #[test]
 fn client_identity_authenticates_with_a_certificate() {
     let db = fresh_tls_db();

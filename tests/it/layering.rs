@@ -39,6 +39,11 @@ fn the_cycle_finder_finds_a_cycle() {
         references("use crate::{lock, sql}; // crate::output\nlet x = crate::error::exit::OK;"),
         ["error", "lock", "sql"].map(String::from).into()
     );
+    let spread = "use crate::{\n    apply::{Applied, TxMode},\n    // crate::cli\n    history::Row,\n    plan,\n};";
+    assert_eq!(
+        references(spread),
+        ["apply", "history", "plan"].map(String::from).into()
+    );
 }
 
 fn module_graph(src: &Path) -> Graph {
@@ -70,26 +75,44 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The top-level modules named by `crate::name` or `crate::{a, b::c}` outside `//` comments.
+/// The top-level modules named by `crate::name` or a `crate::{a, b::{c, d}}` group — which rustfmt
+/// spreads over several lines once it is long — outside `//` comments.
 fn references(text: &str) -> BTreeSet<String> {
+    let code: Vec<&str> = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect();
+    let code = code.join("\n");
     let mut found = BTreeSet::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        for (i, _) in code.match_indices("crate::") {
-            let rest = &code[i + "crate::".len()..];
-            if let Some(group) = rest.strip_prefix('{') {
-                let group = group.split('}').next().unwrap_or("");
-                found.extend(
-                    group
-                        .split(',')
-                        .filter_map(|item| leading_ident(item.trim())),
-                );
-            } else {
-                found.extend(leading_ident(rest));
-            }
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        match rest.strip_prefix('{') {
+            Some(group) => found.extend(group_heads(group)),
+            None => found.extend(leading_ident(rest)),
         }
     }
     found
+}
+
+/// The first name of each item of a use group, given the text after its opening `{`.
+fn group_heads(group: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut depth = 0;
+    let mut at_item_start = true;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => at_item_start = true,
+            c if at_item_start && !c.is_whitespace() => {
+                heads.extend(leading_ident(&group[i..]));
+                at_item_start = false;
+            }
+            _ => {}
+        }
+    }
+    heads
 }
 
 fn leading_ident(text: &str) -> Option<String> {

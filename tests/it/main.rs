@@ -15,6 +15,7 @@ mod diagnose;
 mod guard;
 mod hardening;
 mod layering;
+mod lock_guard;
 mod parity;
 mod project;
 mod resolve;

@@ -57,19 +57,7 @@ impl Fixture {
     /// `prisma-release <args>` run in the project folder with exactly `envs` as URL variables.
     fn run(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(bin());
-        for (key, _) in std::env::vars_os() {
-            if let Some(key) = key.to_str() {
-                if key.starts_with("PRISMA_")
-                    || key.ends_with("DATABASE_URL")
-                    || key.ends_with("_URL")
-                {
-                    cmd.env_remove(key);
-                }
-            }
-        }
-        for key in SCRUBBED_ENV {
-            cmd.env_remove(key);
-        }
+        scrub_env(&mut cmd);
         cmd.current_dir(self.path())
             .args(args)
             .envs(envs.iter().copied())

@@ -498,24 +498,26 @@ fn resolve_racing_deploy_is_serialised_by_the_lock() {
     holder
         .batch_execute(&format!("SELECT pg_advisory_lock({LOCK_KEY})"))
         .unwrap();
-    let deploy = spawn(
+    let mut deploy = Watched::spawn(
         db.url(),
         m.path(),
         &["deploy", "--resolve-failed", "safe"],
         &[],
     );
-    let resolve = spawn(
+    let mut resolve = Watched::spawn(
         db.url(),
         m.path(),
         &["resolve", "--rolled-back", FAILED],
         &[],
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Both are queued behind the lock before it is released (not "probably, after a sleep").
+    deploy.wait_for_stderr("waiting for the migration advisory lock");
+    resolve.wait_for_stderr("waiting for the migration advisory lock");
     holder
         .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
         .unwrap();
-    let deploy = finish(deploy);
-    let resolve = finish(resolve);
+    let deploy = deploy.finish();
+    let resolve = resolve.finish();
     deploy.success();
     resolve.success();
     let rows = rows_named(&db, FAILED);

@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Variables the binary reads besides `DATABASE_URL`; removed so the developer's shell cannot leak
-/// into a test. (Every other `PRISMA_*` variable and every `*DATABASE_URL` is removed too.)
+/// into a test. (Every other `PRISMA_*` variable and every `*_URL` is removed too.)
 pub const SCRUBBED_ENV: &[&str] = &[
     "DATABASE_URL",
     "DIRECT_URL",
@@ -19,11 +19,12 @@ pub const SCRUBBED_ENV: &[&str] = &[
 ];
 
 /// Removes from `cmd`'s environment every variable the binary could read from the developer's
-/// shell: [`SCRUBBED_ENV`], every other `PRISMA_*` and every `*DATABASE_URL`.
+/// shell: [`SCRUBBED_ENV`], every other `PRISMA_*` and every `*_URL` (a schema's `env("…")` or
+/// `--url-env` may name any of them).
 pub fn scrub_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         if let Some(key) = key.to_str() {
-            if key.starts_with("PRISMA_") || key.ends_with("DATABASE_URL") {
+            if key.starts_with("PRISMA_") || key.ends_with("_URL") {
                 cmd.env_remove(key);
             }
         }
@@ -118,7 +119,7 @@ impl fmt::Debug for Run {
 }
 
 /// The command `prisma-release --migrations <dir> <args...>` with `DATABASE_URL=<db_url>`, the
-/// `PRISMA_*` / `*DATABASE_URL` / `DIRECT_URL` variables of the test's environment removed, and
+/// `PRISMA_*` and `*_URL` variables of the test's environment removed, and
 /// stdin null. stdout and stderr are not configured yet.
 pub fn command(db_url: &str, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
