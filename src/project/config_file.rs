@@ -1,9 +1,12 @@
 //! `prisma.config.*`: finding it as Prisma 7.10 does, and reading the three values we need from it
 //! **without executing it**. Prisma loads the file with `c12`/`jiti` (it is TypeScript or JavaScript);
 //! we only read what is written literally in the exported object: string literals, `env("X")`,
-//! `process.env.X` and `process.env["X"]`. Anything else (a variable, a function call, a spread that
-//! might set the key) is reported as [`Value::Unreadable`] so the caller can name the overriding flag —
-//! never guessed.
+//! `process.env.X`, `process.env["X"]` and `path.join(…)` of literals (the forms are in [`expression`]).
+//! Anything else (a variable, a function call, a spread that might set the key) is reported as
+//! [`Value::Unreadable`] so the caller can name the overriding flag — never guessed. We also see
+//! whether the file loads a `.env` itself (`import "dotenv/config"`, as Prisma 7 asks users to).
+
+mod expression;
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +69,24 @@ pub struct ConfigValues {
     pub datasource_direct_url: Value,
     /// A sign that this is a Prisma 8 ("Prisma Next") config file, which shares the file name.
     pub prisma8_sign: Option<String>,
+    /// Whether running the file would load a `.env` file (with `dotenv`).
+    pub dotenv: DotenvLoad,
+}
+
+/// How a config file loads a `.env` file itself before Prisma reads its values. Prisma 7 never loads
+/// `.env` and its docs tell users to `import "dotenv/config"` at the top of `prisma.config.ts`; Prisma
+/// 6 skips its own loading when a config file exists. Either way the file's own import decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DotenvLoad {
+    /// The file does not use `dotenv`.
+    Nothing,
+    /// `import "dotenv/config"` or `require("dotenv/config")`: `.env` in the current folder, or the
+    /// file named by `DOTENV_CONFIG_PATH`.
+    ConfigImport,
+    /// `config()` or `dotenv.config()` of `dotenv`, without options: `.env` in the current folder.
+    ConfigCall,
+    /// `dotenv` is used in a way we do not evaluate (options, another file); the text says how.
+    Unreadable(String),
 }
 
 /// Prisma 8 config files import these packages (prisma/prisma `main`, `examples/*/prisma.config.ts`).
@@ -117,7 +138,37 @@ pub fn read(text: &str) -> ConfigValues {
                     .any(|t| matches!(t, Token::Str(s) if s.starts_with(*needle)))
             })
             .map(|needle| format!("it imports `{needle}…`")),
+        dotenv: dotenv_load(&tokens),
     }
+}
+
+/// Whether (and how) the file loads a `.env` file with `dotenv`.
+fn dotenv_load(tokens: &[Token]) -> DotenvLoad {
+    if imports(tokens, "dotenv/config") {
+        return DotenvLoad::ConfigImport;
+    }
+    if !imports(tokens, "dotenv") {
+        return DotenvLoad::Nothing;
+    }
+    let call = tokens
+        .windows(2)
+        .position(|w| matches!(w, [Token::Ident(f), Token::Punct('(')] if f == "config"));
+    match call {
+        Some(at) if tokens.get(at + 2) == Some(&Token::Punct(')')) => DotenvLoad::ConfigCall,
+        Some(_) => DotenvLoad::Unreadable("it calls dotenv's `config(…)` with options".into()),
+        None => DotenvLoad::Unreadable("it imports `dotenv` without calling `config()`".into()),
+    }
+}
+
+/// `import … "module"`, `import "module"` or `require("module")`.
+fn imports(tokens: &[Token], module: &str) -> bool {
+    let imported = tokens.windows(2).any(|w| {
+        matches!(w, [Token::Ident(k), Token::Str(m)] if (k == "import" || k == "from") && m == module)
+    });
+    imported
+        || tokens.windows(3).any(|w| {
+            matches!(w, [Token::Ident(r), Token::Punct('('), Token::Str(m)] if r == "require" && m == module)
+        })
 }
 
 /// Prisma 6.x migrated through a driver adapter (its URL is in JavaScript) with `engine: 'js'`
@@ -345,38 +396,15 @@ fn object_key_before(
     Some(path)
 }
 
-/// The value starting at token `i`, if it is one of the forms we read with certainty and the whole
-/// value (up to `,` or `}`) is only that.
+/// The value starting at token `i`, if it is one of the forms [`expression`] reads with certainty and
+/// the whole value (up to `,` or `}`) is only that.
 fn value_at(tokens: &[Token], i: usize) -> Value {
     let end = value_end(tokens, i);
     let value = &tokens[i..end];
-    match value {
-        [Token::Str(s)] => Value::Literal(s.clone()),
-        [Token::Ident(f), Token::Punct('('), Token::Str(name), Token::Punct(')')] if f == "env" => {
-            Value::Env {
-                name: name.clone(),
-                strict: true,
-            }
-        }
-        [Token::Ident(p), Token::Punct('.'), Token::Ident(e), Token::Punct('.'), Token::Ident(name)]
-            if p == "process" && e == "env" =>
-        {
-            Value::Env {
-                name: name.clone(),
-                strict: false,
-            }
-        }
-        [Token::Ident(p), Token::Punct('.'), Token::Ident(e), Token::Punct('['), Token::Str(name), Token::Punct(']')]
-            if p == "process" && e == "env" =>
-        {
-            Value::Env {
-                name: name.clone(),
-                strict: false,
-            }
-        }
-        [Token::Punct('{'), ..] => Value::Absent,
-        _ => Value::Unreadable(render(value)),
+    if value.first() == Some(&Token::Punct('{')) {
+        return Value::Absent;
     }
+    expression::evaluate(value).unwrap_or_else(|| Value::Unreadable(render(value)))
 }
 
 /// The index of the `,` or closing bracket ending the value that starts at `i`.
@@ -495,6 +523,43 @@ mod tests {
         let v = read("export default defineConfig({ engine: 'classic', datasource: { url: env('DATABASE_URL'), directUrl: env('DIRECT_URL') } })");
         assert_eq!(v.datasource_url, env("DATABASE_URL", true));
         assert_eq!(v.datasource_direct_url, env("DIRECT_URL", true));
+    }
+
+    #[test]
+    fn dotenv_loading_by_the_config_file_is_seen() {
+        let cases = [
+            (
+                "import 'dotenv/config'\nexport default {}",
+                DotenvLoad::ConfigImport,
+            ),
+            (
+                "require(\"dotenv/config\");\nmodule.exports = {}",
+                DotenvLoad::ConfigImport,
+            ),
+            (
+                "import dotenv from 'dotenv'\ndotenv.config()\nexport default {}",
+                DotenvLoad::ConfigCall,
+            ),
+            (
+                "import { config } from 'dotenv'\nconfig();",
+                DotenvLoad::ConfigCall,
+            ),
+            (
+                "import { defineConfig } from 'prisma/config'\nexport default defineConfig({})",
+                DotenvLoad::Nothing,
+            ),
+            (
+                "// import 'dotenv/config'\nexport default {}",
+                DotenvLoad::Nothing,
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(read(text).dotenv, expected, "{text}");
+        }
+        assert!(matches!(
+            read("import { config } from 'dotenv'\nconfig({ path: '.env.local' })").dotenv,
+            DotenvLoad::Unreadable(_)
+        ));
     }
 
     #[test]

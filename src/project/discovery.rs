@@ -2,8 +2,8 @@
 //! `.env`, schema, datasource, migrations folder, URL — stopping at the first [`Problem`]. Each step
 //! tries the flag, then the Prisma project, then leaves today's default in place.
 
-use super::config_file::{self, Value};
-use super::dotenv;
+use super::config_file::{self, DotenvLoad, Value};
+use super::dotenv::{self, Expansion};
 use super::schema::{self, UrlValue};
 use super::{
     flag_url, normalize, parent, prisma8, Inputs, Origin, Problem, Project, UrlChoice, UrlOrigin,
@@ -33,10 +33,9 @@ struct Unknown {
 impl Discovery<'_> {
     pub(super) fn run(&mut self) -> Found<()> {
         let config = self.config()?;
-        if config.is_none() {
-            self.load_env_files()?;
-        } else {
-            self.note("Prisma config detected, skipping .env loading (as Prisma)".into());
+        match &config {
+            None => self.load_env_files()?,
+            Some(config) => self.load_config_dotenv(config)?,
         }
         let schema = self.schema(config.as_ref())?;
         if let Ok(Some(path)) = &schema {
@@ -141,15 +140,48 @@ impl Discovery<'_> {
 
     fn load_env_files(&mut self) -> Found<()> {
         let files = dotenv::files_to_load(&self.inputs.cwd, self.inputs.schema.as_deref());
-        let assignments = dotenv::assignments(&self.inputs.cwd, &files, self.env).map_err(|e| {
-            Problem::FileUnreadable {
+        self.load(files, Expansion::DotenvExpand, "")
+    }
+
+    /// With a config file Prisma loads no `.env`, but the file may load one itself with `dotenv`
+    /// (Prisma 7's documented `import "dotenv/config"`): then we load the same file, the same way.
+    fn load_config_dotenv(&mut self, config: &Config) -> Found<()> {
+        let file = match &config.values.dotenv {
+            DotenvLoad::Nothing => {
+                self.note("Prisma config detected, skipping .env loading (as Prisma)".into());
+                return Ok(());
+            }
+            DotenvLoad::Unreadable(how) => {
+                self.note(format!("the config file loads environment variables in a way prisma-release does not read ({how}): set them in the environment"));
+                return Ok(());
+            }
+            DotenvLoad::ConfigImport => (self.env)("DOTENV_CONFIG_PATH")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".env")),
+            DotenvLoad::ConfigCall => PathBuf::from(".env"),
+        };
+        let files = if self.fs(&file).is_file() {
+            vec![file]
+        } else {
+            Vec::new()
+        };
+        self.load(
+            files,
+            Expansion::Verbatim,
+            " (the config file loads it with dotenv)",
+        )
+    }
+
+    fn load(&mut self, files: Vec<PathBuf>, expansion: Expansion, why: &str) -> Found<()> {
+        let assignments = dotenv::assignments(&self.inputs.cwd, &files, self.env, expansion)
+            .map_err(|e| Problem::FileUnreadable {
                 path: files.first().cloned().unwrap_or_default(),
                 cause: e.to_string(),
-            }
-        })?;
+            })?;
         for file in &files {
             self.note(format!(
-                "environment variables loaded from {}",
+                "environment variables loaded from {}{why}",
                 file.display()
             ));
         }

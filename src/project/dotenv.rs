@@ -2,7 +2,8 @@
 //! (`packages/internals/src/utils/getEnvPaths.ts`, `tryLoadEnvs.ts` at 6.19): the project root's `.env`
 //! (next to the nearest `package.json` upwards), then the first existing of `<dir of --schema>/.env`,
 //! `./prisma/.env`, `./.env`. A variable already set is never overridden; the first file loaded wins
-//! over the second. Values are expanded like `dotenv-expand` (`${VAR}` and `$VAR`).
+//! over the second. Values are expanded like `dotenv-expand` (`${VAR}` and `$VAR`). A config file that
+//! loads `.env` itself (`import "dotenv/config"`) gets plain `dotenv`: `./.env`, no expansion.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -171,11 +172,20 @@ pub fn expand(
     out
 }
 
-/// The assignments `files` would make: variables not set in `env` (nor by an earlier file), expanded.
+/// Whether values are expanded: Prisma 5/6 run `dotenv-expand` over the `.env` files they load; plain
+/// `dotenv` (a config file's `import "dotenv/config"`) keeps `$VAR` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expansion {
+    DotenvExpand,
+    Verbatim,
+}
+
+/// The assignments `files` would make: variables not set in `env` (nor by an earlier file).
 pub fn assignments(
     cwd: &Path,
     files: &[PathBuf],
     env: &dyn Fn(&str) -> Option<String>,
+    expansion: Expansion,
 ) -> std::io::Result<Vec<(String, String)>> {
     let mut chosen: BTreeMap<String, String> = BTreeMap::new();
     let mut order = Vec::new();
@@ -187,7 +197,10 @@ pub fn assignments(
             if env(&key).is_some() || chosen.contains_key(&key) {
                 continue;
             }
-            let value = expand(&value, env, &own);
+            let value = match expansion {
+                Expansion::DotenvExpand => expand(&value, env, &own),
+                Expansion::Verbatim => value,
+            };
             order.push(key.clone());
             chosen.insert(key, value);
         }
@@ -245,7 +258,7 @@ mod tests {
         let files = files_to_load(dir.path(), None);
         assert_eq!(files, [PathBuf::from(".env"), PathBuf::from("prisma/.env")]);
         let env = |k: &str| (k == "A").then(|| "set".to_string());
-        let got = assignments(dir.path(), &files, &env).unwrap();
+        let got = assignments(dir.path(), &files, &env, Expansion::DotenvExpand).unwrap();
         assert_eq!(
             got,
             [

@@ -449,6 +449,38 @@ fn dotenv_is_not_loaded_when_a_config_file_exists() {
     assert!(!db.table_exists("_prisma_migrations"), "{run}");
 }
 
+/// Prisma 7's documented setup: the config file loads `.env` itself (`import 'dotenv/config'`), and
+/// its values are written in TypeScript forms (`path.join(__dirname, …)`, `process.env.X!`).
+#[test]
+fn config_importing_dotenv_config_loads_env_and_typescript_forms_are_read() {
+    let db = fresh_db();
+    let p = Fixture::new();
+    p.write(
+        "prisma.config.ts",
+        "import 'dotenv/config'\nimport path from 'node:path'\nimport { defineConfig } from 'prisma/config'\n\nexport default defineConfig({\n  schema: path.join('db', 'schema.prisma'),\n  migrations: {\n    path: path.join(__dirname, 'db', 'migrations'),\n  },\n  datasource: {\n    url: process.env.MIGRATE_URL!,\n  },\n})\n",
+    )
+    .write("db/schema.prisma", SCHEMA7)
+    .write(".env", &format!("MIGRATE_URL=\"{}\"\n", db.url()))
+    .real_migrations("db/migrations")
+    .decoy_migrations("prisma/migrations");
+    let run = p.run(&["deploy", "--json"], &[("DATABASE_URL", CLOSED)]);
+    assert_real_folder_applied(&db, &run);
+    assert_eq!(
+        project_of(&run),
+        expected(
+            Some("prisma.config.ts"),
+            Some(("db/schema.prisma", "config")),
+            ("db/migrations", "config"),
+            (Some("MIGRATE_URL"), "config_url"),
+            &[".env"]
+        )
+    );
+    // As with dotenv itself, a variable that is set wins over the file.
+    p.write(".env", &format!("MIGRATE_URL=\"{CLOSED}\"\n"));
+    let run = p.run(&["deploy"], &[("MIGRATE_URL", db.url())]);
+    run.success();
+}
+
 #[test]
 fn explicit_flags_win_over_the_project() {
     let db = fresh_db();
