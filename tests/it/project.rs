@@ -105,6 +105,19 @@ fn expected(
     }
 }
 
+/// The variables of a project with `url = env("DATABASE_URL")` and `directUrl = env("DIRECT_URL")`:
+/// only the direct one reaches the test server.
+fn direct_url_envs(db: &TestDb) -> [(&str, &str); 2] {
+    [("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())]
+}
+
+/// The deploy went to the real folder and the JSON `project` object says where each piece came from.
+#[track_caller]
+fn assert_deployed(db: &TestDb, run: &Run, project: Project) {
+    assert_real_folder_applied(db, run);
+    assert_eq!(project_of(run), project, "{run}");
+}
+
 /// The deploy went to the real folder: its table exists, the decoy's does not, one row.
 #[track_caller]
 fn assert_real_folder_applied(db: &TestDb, run: &Run) {
@@ -123,20 +136,17 @@ fn prisma6_direct_url_is_the_migration_url() {
         &schema6("DATABASE_URL", Some("DIRECT_URL")),
     )
     .real_migrations("prisma/migrations");
-    let run = p.run(
-        &["deploy", "--json"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
-    );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    let run = p.run(&["deploy", "--json"], &direct_url_envs(&db));
+    assert_deployed(
+        &db,
+        &run,
         expected(
             None,
             Some(("prisma/schema.prisma", "default")),
             ("prisma/migrations", "schema"),
             (Some("DIRECT_URL"), "schema_direct_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -169,16 +179,16 @@ fn url_only_schema_uses_its_variable() {
         &["deploy", "--json"],
         &[("DATABASE_URL", CLOSED), ("APP_DB_URL", db.url())],
     );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             None,
             Some(("schema.prisma", "default")),
             ("migrations", "schema"),
             (Some("APP_DB_URL"), "schema_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -196,20 +206,17 @@ fn package_json_schema_path() {
     )
     .real_migrations("db/migrations")
     .decoy_migrations("prisma/migrations");
-    let run = p.run(
-        &["deploy", "--json"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
-    );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    let run = p.run(&["deploy", "--json"], &direct_url_envs(&db));
+    assert_deployed(
+        &db,
+        &run,
         expected(
             None,
             Some(("db/schema.prisma", "package_json")),
             ("db/migrations", "schema"),
             (Some("DIRECT_URL"), "schema_direct_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -229,18 +236,18 @@ fn multi_file_schema_folder() {
     .decoy_migrations("prisma/migrations");
     let run = p.run(
         &["deploy", "--json", "--schema", "prisma/schema"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
+        &direct_url_envs(&db),
     );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             None,
             Some(("prisma/schema", "flag")),
             ("prisma/schema/base/migrations", "schema"),
             (Some("DIRECT_URL"), "schema_direct_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -257,18 +264,18 @@ fn schema_flag_is_a_path_as_in_prisma() {
     .decoy_migrations("prisma/migrations");
     let run = p.run(
         &["deploy", "--json", "--schema", "db/schema.prisma"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
+        &direct_url_envs(&db),
     );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             None,
             Some(("db/schema.prisma", "flag")),
             ("db/migrations", "schema"),
             (Some("DIRECT_URL"), "schema_direct_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -283,20 +290,17 @@ fn prisma6_config_with_migrations_path() {
     .write("db/schema.prisma", &schema6("DATABASE_URL", Some("DIRECT_URL")))
     .real_migrations("db/history")
     .decoy_migrations("db/migrations");
-    let run = p.run(
-        &["deploy", "--json"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
-    );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    let run = p.run(&["deploy", "--json"], &direct_url_envs(&db));
+    assert_deployed(
+        &db,
+        &run,
         expected(
             Some("prisma.config.ts"),
             Some(("db/schema.prisma", "config")),
             ("db/history", "config"),
             (Some("DIRECT_URL"), "schema_direct_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -314,16 +318,16 @@ fn prisma7_config_ts_with_env() {
         &["deploy", "--json"],
         &[("DATABASE_URL", CLOSED), ("MIGRATE_URL", db.url())],
     );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             Some("prisma.config.ts"),
             Some(("prisma/schema.prisma", "config")),
             ("prisma/migrations", "config"),
             (Some("MIGRATE_URL"), "config_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -347,16 +351,16 @@ fn prisma7_config_file_comes_first_with_process_env() {
         &["deploy", "--json"],
         &[("DATABASE_URL", CLOSED), ("MIGRATE_URL", db.url())],
     );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             Some("prisma7.config.ts"),
             Some(("db", "config")),
             ("db/migrations", "schema"),
             (Some("MIGRATE_URL"), "config_url"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -381,16 +385,16 @@ fn computed_config_value_is_refused_with_the_flag_that_overrides_it() {
     assert!(!db.table_exists("_prisma_migrations"), "{run}");
 
     let run = p.run(&["deploy", "--json", "--url-env", "DIRECT_URL"], &envs);
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             Some("prisma.config.ts"),
             Some(("prisma/schema.prisma", "default")),
             ("prisma/migrations", "schema"),
             (Some("DIRECT_URL"), "url_env_flag"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -464,16 +468,16 @@ fn config_importing_dotenv_config_loads_env_and_typescript_forms_are_read() {
     .real_migrations("db/migrations")
     .decoy_migrations("prisma/migrations");
     let run = p.run(&["deploy", "--json"], &[("DATABASE_URL", CLOSED)]);
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             Some("prisma.config.ts"),
             Some(("db/schema.prisma", "config")),
             ("db/migrations", "config"),
             (Some("MIGRATE_URL"), "config_url"),
-            &[".env"]
-        )
+            &[".env"],
+        ),
     );
     // As with dotenv itself, a variable that is set wins over the file.
     p.write(".env", &format!("MIGRATE_URL=\"{CLOSED}\"\n"));
@@ -502,16 +506,16 @@ fn explicit_flags_win_over_the_project() {
         ],
         &[("DATABASE_URL", CLOSED), ("DIRECT_URL", CLOSED)],
     );
-    assert_real_folder_applied(&db, &run);
-    assert_eq!(
-        project_of(&run),
+    assert_deployed(
+        &db,
+        &run,
         expected(
             None,
             Some(("prisma/schema.prisma", "default")),
             ("elsewhere", "flag"),
             (None, "database_url_flag"),
-            &[]
-        )
+            &[],
+        ),
     );
 }
 
@@ -667,10 +671,7 @@ fn verbose_says_where_each_piece_came_from() {
         &schema6("DATABASE_URL", Some("DIRECT_URL")),
     )
     .real_migrations("prisma/migrations");
-    let run = p.run(
-        &["status", "-v"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
-    );
+    let run = p.run(&["status", "-v"], &direct_url_envs(&db));
     run.expect_code(12);
     for needle in [
         "schema: prisma/schema.prisma (default location)",
@@ -701,10 +702,7 @@ fn newcomer_examples_with_direct_url_deploy_bare() {
         "examples/prisma/schema.prisma changed shape"
     );
     std::fs::write(&schema_path, with_direct).unwrap();
-    let run = p.run(
-        &["deploy"],
-        &[("DATABASE_URL", CLOSED), ("DIRECT_URL", db.url())],
-    );
+    let run = p.run(&["deploy"], &direct_url_envs(&db));
     run.success();
     assert_eq!(db.applied_migrations().len(), 5, "{run}");
 }
