@@ -662,6 +662,40 @@ fn every_command_uses_the_same_discovery() {
     assert_eq!(db.applied_migrations(), ["20240101000000_init"]);
 }
 
+/// A Heroku dyno runs `prisma-release guard -- node server.js` in the slug (`/app`) with no flag: it
+/// must find the project the release phase's bare `deploy` used (here a Prisma 7 config whose folder
+/// is not `prisma/migrations`; a decoy there has the same name and other SQL, so `--strict` tells).
+#[test]
+fn bare_guard_finds_the_project_the_release_phase_deployed() {
+    let db = fresh_db();
+    let p = Fixture::new();
+    p.write(
+        "prisma.config.ts",
+        "import 'dotenv/config'\nimport { defineConfig, env } from 'prisma/config'\n\nexport default defineConfig({\n  schema: 'db/schema.prisma',\n  datasource: { url: env('MIGRATE_URL') },\n})\n",
+    )
+    .write("db/schema.prisma", SCHEMA7)
+    .real_migrations("db/migrations")
+    .decoy_migrations("prisma/migrations");
+    let envs = [("DATABASE_URL", CLOSED), ("MIGRATE_URL", db.url())];
+    p.run(&["guard", "--", "true"], &envs).expect_code(12);
+    let want = || {
+        expected(
+            Some("prisma.config.ts"),
+            Some(("db/schema.prisma", "config")),
+            ("db/migrations", "schema"),
+            (Some("MIGRATE_URL"), "config_url"),
+            &[],
+        )
+    };
+    let deploy = p.run(&["deploy", "--json"], &envs);
+    assert_deployed(&db, &deploy, want());
+    let guard = p.run(&["guard", "--strict", "--", "true"], &envs);
+    guard.success();
+    let status = p.run(&["status", "--strict", "--json"], &envs);
+    status.success();
+    assert_eq!(contract::status(&status.stdout).project, Some(want()));
+}
+
 #[test]
 fn verbose_says_where_each_piece_came_from() {
     let db = fresh_db();
