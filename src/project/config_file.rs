@@ -425,7 +425,13 @@ fn value_end(tokens: &[Token], i: usize) -> usize {
 }
 
 /// A short rendering of an unreadable expression, for the message.
+/// When the expression writes (part of) a connection URL, every literal in it is shown as `"…"`: the
+/// pieces may hold a password, which is never printed.
 fn render(tokens: &[Token]) -> String {
+    let hide_literals = tokens.iter().any(|t| match t {
+        Token::Str(s) | Token::Opaque(s) => s.contains("://") || s.contains('@'),
+        _ => false,
+    });
     let mut text = String::new();
     for token in tokens.iter().take(12) {
         match token {
@@ -435,6 +441,8 @@ fn render(tokens: &[Token]) -> String {
                 }
                 text.push_str(s);
             }
+            Token::Str(_) if hide_literals => text.push_str("\"…\""),
+            Token::Opaque(_) if hide_literals => text.push_str("`…`"),
             Token::Str(s) => text.push_str(&format!("{s:?}")),
             Token::Opaque(s) => text.push_str(s),
             Token::Punct(c) => text.push(*c),
@@ -505,6 +513,22 @@ mod tests {
                 matches!(read(text).datasource_url, Value::Unreadable(_)),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_url_never_shows_its_literal_parts() {
+        for url in [
+            "'postgresql://app:s3cret@db/app?schema=' + schema",
+            "`postgresql://app:s3cret@${host}/app`",
+            "process.env.URL ?? 'postgresql://app:s3cret@localhost/dev'",
+            "'postgresql://app:' + 's3cret' + '@db/app'",
+        ] {
+            let text = format!("export default defineConfig({{ datasource: {{ url: {url} }} }})");
+            let Value::Unreadable(shown) = read(&text).datasource_url else {
+                panic!("{url} was read");
+            };
+            assert!(!shown.contains("s3cret") && shown.contains('…'), "{shown}");
         }
     }
 

@@ -398,6 +398,25 @@ fn computed_config_value_is_refused_with_the_flag_that_overrides_it() {
     );
 }
 
+/// A URL built in the config file from literal pieces is refused, and its pieces (a password) are
+/// never printed, in text or JSON.
+#[test]
+fn password_in_an_unreadable_config_url_is_never_printed() {
+    let p = Fixture::new();
+    p.write(
+        "prisma.config.ts",
+        "const schema = 'app'\nexport default defineConfig({\n  datasource: { url: 'postgresql://app:s3cretpw@127.0.0.1:1/app?schema=' + schema },\n})\n",
+    )
+    .write("prisma/schema.prisma", SCHEMA7)
+    .real_migrations("prisma/migrations");
+    for args in [&["deploy", "--json"][..], &["status", "-v"][..]] {
+        let run = p.run(args, &[]);
+        run.expect_code(3);
+        assert!(run.output().contains("datasource.url"), "{run}");
+        assert!(!run.output().contains("s3cretpw"), "{run}");
+    }
+}
+
 #[test]
 fn dotenv_is_loaded_without_a_config_file_and_never_overrides() {
     let db = fresh_db();
