@@ -500,6 +500,12 @@ impl Discovery<'_> {
             ] {
                 match value {
                     Value::Literal(s) => declared.push((UrlValue::Literal(s.clone()), origin)),
+                    // `directUrl: process.env.X` with X unset is `undefined`: not declared, so the
+                    // engine migrates through `url` (unlike `env("X")`, which throws).
+                    Value::Env {
+                        name,
+                        strict: false,
+                    } if origin == UrlOrigin::ConfigDirectUrl && self.var(name).is_none() => {}
                     Value::Env { name, .. } => declared.push((UrlValue::Env(name.clone()), origin)),
                     Value::Absent | Value::Unreadable(_) => {}
                 }

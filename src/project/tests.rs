@@ -206,3 +206,27 @@ fn a_flag_naming_the_declared_direct_variable_is_not_a_pooler_conflict() {
     let (project, _) = discover(&i, &no_env);
     assert_eq!(project.declared_direct.as_deref(), Some("DIRECT_URL"));
 }
+
+#[test]
+fn config_direct_url_from_an_unset_process_env_is_not_declared() {
+    let dir = fixture(&[
+        (
+            "prisma.config.ts",
+            "export default defineConfig({ engine: 'classic', datasource: { url: env('DATABASE_URL'), directUrl: process.env.DIRECT_URL } })",
+        ),
+        ("prisma/schema.prisma", DS7),
+    ]);
+    let url_set = |k: &str| (k == "DATABASE_URL").then(|| "postgres://h/d".to_string());
+    let (project, problem) = discover(&inputs(&dir), &url_set);
+    assert_eq!(problem, None);
+    assert_eq!(
+        var(&project.url),
+        ("DATABASE_URL".into(), UrlOrigin::ConfigUrl)
+    );
+    let both_set = |_: &str| Some("postgres://h/d".to_string());
+    let (project, _) = discover(&inputs(&dir), &both_set);
+    assert_eq!(
+        var(&project.url),
+        ("DIRECT_URL".into(), UrlOrigin::ConfigDirectUrl)
+    );
+}
