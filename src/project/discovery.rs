@@ -4,7 +4,7 @@
 
 use super::config_file::{self, DotenvLoad, Value};
 use super::dotenv::{self, Expansion};
-use super::schema::{self, UrlValue};
+use super::schema::{self, Datasource, UrlValue};
 use super::{
     flag_url, normalize, parent, prisma8, Inputs, Origin, Problem, Project, UrlChoice, UrlOrigin,
 };
@@ -294,19 +294,9 @@ impl Discovery<'_> {
             .map(|p| (p, Origin::Default))
     }
 
+    /// The one datasource block of the schema's files (none is fine; two are refused, as Prisma).
     fn read_datasource(&mut self, schema: &Path) -> Found<()> {
-        let unreadable = |path: &Path, e: std::io::Error| Problem::FileUnreadable {
-            path: path.to_path_buf(),
-            cause: e.to_string(),
-        };
-        let root = self.fs(schema);
-        let files = schema::files(&root).map_err(|e| unreadable(schema, e))?;
-        let mut blocks = Vec::new();
-        for file in files {
-            let shown = relative_to(&file, &self.inputs.cwd);
-            let text = std::fs::read_to_string(&file).map_err(|e| unreadable(&shown, e))?;
-            blocks.extend(schema::datasources(&shown, &text));
-        }
+        let mut blocks = self.datasource_blocks(schema)?;
         if blocks.len() > 1 {
             let files: Vec<String> = blocks
                 .iter()
@@ -320,14 +310,7 @@ impl Discovery<'_> {
             self.note("the schema has no datasource block".into());
             return Ok(());
         };
-        if let Some(provider) = &block.provider {
-            if provider != "postgresql" && provider != "postgres" {
-                return Err(Problem::UnsupportedProvider {
-                    provider: provider.clone(),
-                    file: block.file.clone(),
-                });
-            }
-        }
+        refuse_other_providers(&block)?;
         if !block.schemas.is_empty() {
             self.note(format!("datasource schemas: {}", block.schemas.join(", ")));
         }
@@ -335,28 +318,39 @@ impl Discovery<'_> {
         Ok(())
     }
 
+    /// The datasource blocks of every `*.prisma` file of the schema (file or folder).
+    fn datasource_blocks(&self, schema: &Path) -> Found<Vec<Datasource>> {
+        let unreadable = |path: &Path, e: std::io::Error| Problem::FileUnreadable {
+            path: path.to_path_buf(),
+            cause: e.to_string(),
+        };
+        let files = schema::files(&self.fs(schema)).map_err(|e| unreadable(schema, e))?;
+        let mut blocks = Vec::new();
+        for file in files {
+            let shown = relative_to(&file, &self.inputs.cwd);
+            let text = std::fs::read_to_string(&file).map_err(|e| unreadable(&shown, e))?;
+            blocks.extend(schema::datasources(&shown, &text));
+        }
+        Ok(blocks)
+    }
+
     // ---- migrations folder -------------------------------------------------------------------
 
+    /// The migrations folder: `--migrations`, the config's `migrations.path`, next to the schema,
+    /// else the default `prisma/migrations`.
     fn migrations(
         &mut self,
         config: Option<&Config>,
         schema: &Result<Option<PathBuf>, Unknown>,
     ) -> Found<()> {
         if self.inputs.migrations.is_some() {
-            self.note(format!(
-                "migrations: {} (--migrations)",
-                self.project.migrations_dir.display()
-            ));
+            let dir = self.project.migrations_dir.clone();
+            self.note(format!("migrations: {} (--migrations)", dir.display()));
             return Ok(());
         }
         if let Some(config) = config {
-            match self.config_path(config, "migrations.path", &config.values.migrations_path) {
-                Ok(Some(path)) => {
-                    self.set_migrations(path, Origin::Config, "migrations.path of the config file");
-                    return Ok(());
-                }
-                Ok(None) => {}
-                Err(unknown) => return Err(self.unreadable(config, unknown, "--migrations DIR")),
+            if self.config_migrations(config)? {
+                return Ok(());
             }
         }
         match schema {
@@ -366,10 +360,8 @@ impl Discovery<'_> {
                 Ok(())
             }
             Ok(None) => {
-                self.note(format!(
-                    "migrations: {} (default)",
-                    self.project.migrations_dir.display()
-                ));
+                let dir = self.project.migrations_dir.clone();
+                self.note(format!("migrations: {} (default)", dir.display()));
                 Ok(())
             }
             Err(_) => {
@@ -377,6 +369,18 @@ impl Discovery<'_> {
                 let unknown = self.schema_unknown(schema);
                 Err(self.unreadable(config, unknown, "--migrations DIR (or --schema PATH)"))
             }
+        }
+    }
+
+    /// Uses the config's `migrations.path` when it sets one (true); refuses one it sets unreadably.
+    fn config_migrations(&mut self, config: &Config) -> Found<bool> {
+        match self.config_path(config, "migrations.path", &config.values.migrations_path) {
+            Ok(Some(path)) => {
+                self.set_migrations(path, Origin::Config, "migrations.path of the config file");
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(unknown) => Err(self.unreadable(config, unknown, "--migrations DIR")),
         }
     }
 
@@ -397,6 +401,16 @@ impl Discovery<'_> {
                 "next to the schema",
             );
         }
+        let candidates = self.schema_folder_candidates(schema);
+        candidates
+            .iter()
+            .find(|(dir, _)| self.fs(dir).is_dir())
+            .cloned()
+            .unwrap_or_else(|| candidates[0].clone())
+    }
+
+    /// The migrations folders of a schema folder, by Prisma version, in the order we try them.
+    fn schema_folder_candidates(&self, schema: &Path) -> Vec<(PathBuf, &'static str)> {
         let prisma7 = (
             normalize(&schema.join("migrations")),
             "in the schema folder (Prisma 7)",
@@ -418,22 +432,19 @@ impl Discovery<'_> {
             .is_some_and(|ds| ds.url.is_some());
         let mut candidates = Vec::new();
         if has_url {
-            candidates.extend(prisma6.clone());
-            candidates.push(prisma7.clone());
+            candidates.extend(prisma6);
+            candidates.push(prisma7);
         } else {
-            candidates.push(prisma7.clone());
+            candidates.push(prisma7);
             candidates.extend(prisma6);
         }
         candidates.push(prisma5);
         candidates
-            .iter()
-            .find(|(dir, _)| self.fs(dir).is_dir())
-            .cloned()
-            .unwrap_or_else(|| candidates[0].clone())
     }
 
     // ---- URL ---------------------------------------------------------------------------------
 
+    /// The migration URL: a flag, else the project's direct URL, else its URL, else `DATABASE_URL`.
     fn url(
         &mut self,
         config: Option<&Config>,
@@ -442,40 +453,16 @@ impl Discovery<'_> {
         let declared = self.declared_urls(config)?;
         let direct = declared
             .iter()
-            .find(|(_, o)| matches!(o, UrlOrigin::SchemaDirectUrl | UrlOrigin::ConfigDirectUrl));
+            .find(|(_, o)| matches!(o, UrlOrigin::SchemaDirectUrl | UrlOrigin::ConfigDirectUrl))
+            .cloned();
         if let Some(flag) = flag_url(self.inputs) {
-            if let Some((value, origin)) = direct {
-                let same = matches!((value, &flag), (UrlValue::Env(d), UrlChoice::Variable { name, .. }) if d == name);
-                if !same {
-                    self.project.declared_direct = Some(match value {
-                        UrlValue::Env(name) => name.clone(),
-                        UrlValue::Literal(_) => declared_label(value, *origin),
-                    });
-                }
-            }
+            self.project.declared_direct = direct.and_then(|d| direct_other_than(&d, &flag));
             self.note(format!("migration URL: {} (flag)", flag.label()));
             self.project.url = flag;
             return Ok(());
         }
-        if let Some(config) = config {
-            if let Some(unknown) = self.config_url_unknown(config) {
-                return Err(self.unreadable(
-                    config,
-                    unknown,
-                    "--url-env NAME or --database-url URL",
-                ));
-            }
-        }
-        if declared.is_empty() && schema.is_err() {
-            let config = config.expect("only a config file can leave the schema unknown");
-            let unknown = self.schema_unknown(schema);
-            return Err(self.unreadable(
-                config,
-                unknown,
-                "--url-env NAME or --database-url URL (or --schema PATH)",
-            ));
-        }
-        let Some((value, origin)) = direct.or(declared.first()).cloned() else {
+        self.refuse_unreadable_url(config, schema, declared.is_empty())?;
+        let Some((value, origin)) = direct.or_else(|| declared.first().cloned()) else {
             self.note("migration URL: DATABASE_URL (default: nothing declares one)".into());
             return Ok(());
         };
@@ -484,6 +471,28 @@ impl Discovery<'_> {
             UrlValue::Env(name) => UrlChoice::Variable { name, origin },
             UrlValue::Literal(value) => UrlChoice::Literal { value, origin },
         };
+        Ok(())
+    }
+
+    /// Without a flag, a URL the config sets unreadably (or a schema it names unreadably, when
+    /// nothing else declares a URL) stops discovery: the URL is never guessed.
+    fn refuse_unreadable_url(
+        &self,
+        config: Option<&Config>,
+        schema: &Result<Option<PathBuf>, Unknown>,
+        nothing_declared: bool,
+    ) -> Found<()> {
+        let Some(config) = config else {
+            return Ok(());
+        };
+        if let Some(unknown) = self.config_url_unknown(config) {
+            let flag = "--url-env NAME or --database-url URL";
+            return Err(self.unreadable(config, unknown, flag));
+        }
+        if nothing_declared && schema.is_err() {
+            let flag = "--url-env NAME or --database-url URL (or --schema PATH)";
+            return Err(self.unreadable(config, self.schema_unknown(schema), flag));
+        }
         Ok(())
     }
 
@@ -560,6 +569,28 @@ impl Discovery<'_> {
             reason: unknown.reason,
             flag,
         }
+    }
+}
+
+/// The declared direct URL, by label, when a flag chose another URL (for the pooled-URL refusal).
+fn direct_other_than(direct: &(UrlValue, UrlOrigin), flag: &UrlChoice) -> Option<String> {
+    match (&direct.0, flag) {
+        (UrlValue::Env(declared), UrlChoice::Variable { name, .. }) if declared == name => None,
+        (UrlValue::Env(declared), _) => Some(declared.clone()),
+        (UrlValue::Literal(_), _) => Some(declared_label(&direct.0, direct.1)),
+    }
+}
+
+/// Refuses a datasource whose `provider` is not PostgreSQL (exit 3; Prisma's own wording starts it).
+fn refuse_other_providers(block: &Datasource) -> Found<()> {
+    match &block.provider {
+        Some(provider) if provider != "postgresql" && provider != "postgres" => {
+            Err(Problem::UnsupportedProvider {
+                provider: provider.clone(),
+                file: block.file.clone(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

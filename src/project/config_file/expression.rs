@@ -117,28 +117,38 @@ fn path_call(tokens: &[Token]) -> Option<String> {
         Some((Segment::ConfigDir, rest)) => (true, rest),
         _ => (false, segments.as_slice()),
     };
-    let mut texts = texts
+    let texts = texts
         .iter()
         .map(|s| match s {
             Segment::Text(t) => Some(t.as_str()),
             Segment::ConfigDir => None,
         })
         .collect::<Option<Vec<&str>>>()?;
-    match function.as_str() {
-        "join" => {}
-        "resolve" => match texts.iter().rposition(|t| t.starts_with('/')) {
-            Some(last_absolute) => texts.drain(..last_absolute).for_each(drop),
-            None if from_config_dir => {}
-            None => return None,
-        },
+    let start = match function.as_str() {
+        "join" => 0,
+        "resolve" => resolve_start(&texts, from_config_dir)?,
         _ => return None,
-    }
-    let joined: Vec<&str> = texts.into_iter().filter(|t| !t.is_empty()).collect();
+    };
+    let joined: Vec<&str> = texts[start..]
+        .iter()
+        .copied()
+        .filter(|t| !t.is_empty())
+        .collect();
     Some(if joined.is_empty() {
         ".".into()
     } else {
         joined.join("/")
     })
+}
+
+/// Where `path.resolve` starts: at its last absolute argument, else at the config file's folder when
+/// that comes first; `None` when it would start at the current folder.
+fn resolve_start(texts: &[&str], from_config_dir: bool) -> Option<usize> {
+    match texts.iter().rposition(|t| t.starts_with('/')) {
+        Some(last_absolute) => Some(last_absolute),
+        None if from_config_dir => Some(0),
+        None => None,
+    }
 }
 
 /// The comma-separated arguments, each a string literal or the config file's folder.
