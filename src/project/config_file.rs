@@ -83,7 +83,8 @@ pub enum DotenvLoad {
     /// `import "dotenv/config"` or `require("dotenv/config")`: `.env` in the current folder, or the
     /// file named by `DOTENV_CONFIG_PATH`.
     ConfigImport,
-    /// `config()` or `dotenv.config()` of `dotenv`, without options: `.env` in the current folder.
+    /// `config()` / `dotenv.config()` of `dotenv`, or Node's `process.loadEnvFile()`, without
+    /// arguments: `.env` in the current folder.
     ConfigCall,
     /// `dotenv` is used in a way we do not evaluate (options, another file); the text says how.
     Unreadable(String),
@@ -146,6 +147,14 @@ pub fn read(text: &str) -> ConfigValues {
 fn dotenv_load(tokens: &[Token]) -> DotenvLoad {
     if imports(tokens, "dotenv/config") {
         return DotenvLoad::ConfigImport;
+    }
+    if let Some(at) = tokens.windows(3).position(|w| {
+        matches!(w, [Token::Ident(p), Token::Punct('.'), Token::Ident(f)] if p == "process" && f == "loadEnvFile")
+    }) {
+        return match tokens.get(at + 3..at + 5) {
+            Some([Token::Punct('('), Token::Punct(')')]) => DotenvLoad::ConfigCall,
+            _ => DotenvLoad::Unreadable("it calls `process.loadEnvFile(…)` with a path".into()),
+        };
     }
     if !imports(tokens, "dotenv") {
         return DotenvLoad::Nothing;
@@ -580,10 +589,15 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(read(text).dotenv, expected, "{text}");
         }
-        assert!(matches!(
-            read("import { config } from 'dotenv'\nconfig({ path: '.env.local' })").dotenv,
-            DotenvLoad::Unreadable(_)
-        ));
+        for text in [
+            "import { config } from 'dotenv'\nconfig({ path: '.env.local' })",
+            "process.loadEnvFile('.env.production')",
+        ] {
+            assert!(
+                matches!(read(text).dotenv, DotenvLoad::Unreadable(_)),
+                "{text}"
+            );
+        }
     }
 
     #[test]
