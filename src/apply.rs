@@ -345,11 +345,18 @@ fn failing_statement(script: &str, statement: &sql::Statement, index: usize) -> 
 /// statement autocommits, and the row is finished at the end. On error the row keeps `finished_at`
 /// NULL with `logs` saying what was committed: the database may be partially changed, so a person must
 /// decide (exit 11).
+///
+/// `lock_timeout` applies to each statement except `… CONCURRENTLY` ones (their waits for other
+/// transactions are expected and block nobody; timing them out would leave an INVALID index). A
+/// statement that hits it outside the script's own transaction committed nothing, so it is retried
+/// alone while `retry_lock_timeout` says so (it also does the waiting).
 pub fn apply_statement_by_statement(
     session: &mut Session,
     name: &str,
     checksum: &str,
     script: &str,
+    lock_timeout: Option<Duration>,
+    retry_lock_timeout: &mut dyn FnMut(&MigrationFailure) -> bool,
 ) -> Result<Applied, Box<MigrationFailure>> {
     let row = NewRow::new(session, checksum, name);
     let statements = sql::statements_in(script, dialect(session));
@@ -358,17 +365,39 @@ pub fn apply_statement_by_statement(
         // A failure inside the script's own BEGIN … COMMIT leaves the session in an aborted
         // transaction; end it so the logs can be written (outside a transaction this only warns).
         let _ = session.client.batch_execute("ROLLBACK");
+        let _ = session.client.batch_execute("RESET lock_timeout");
         let _ = session
             .client
             .batch_execute(&row.record_logs(&failure.logs()));
         Box::new(failure)
     };
-    if let Err(e) = session.client.batch_execute(&row.insert_started()) {
+    let limit = lock_timeout.map(|t| format!("SET lock_timeout = '{}ms'", t.as_millis()));
+    let mut start = row.insert_started();
+    if let Some(limit) = &limit {
+        start = format!("{start};\n{limit}");
+    }
+    if let Err(e) = session.client.batch_execute(&start) {
         return Err(Box::new(driver_failure(&e, name, statements.len())));
     }
     let mut committed = CommitCounter::default();
     for (i, statement) in statements.iter().enumerate() {
-        if let Err(e) = session.client.batch_execute(statement.text(script)) {
+        let exempt = limit.is_some()
+            && sql::leading_words(statement.text(script), 12)
+                .iter()
+                .any(|w| w == "CONCURRENTLY");
+        let result = loop {
+            let result = run_exempt(session, statement.text(script), exempt, limit.as_deref());
+            match result {
+                Err(e) if lock_timed_out(&e) && !committed.open => {
+                    let failure = driver_failure(&e, name, statements.len());
+                    if !retry_lock_timeout(&failure) {
+                        break Err(e);
+                    }
+                }
+                other => break other,
+            }
+        };
+        if let Err(e) = result {
             let mut failure = driver_failure(&e, name, statements.len());
             failure.statements_committed = committed.committed;
             failure.statement = Some(failing_statement(script, statement, i));
@@ -389,7 +418,11 @@ pub fn apply_statement_by_statement(
         }
         committed.succeeded(statement.text(script));
     }
-    if let Err(e) = session.client.batch_execute(&row.mark_finished()) {
+    let mut finish = row.mark_finished();
+    if limit.is_some() {
+        finish.push_str(";\nRESET lock_timeout");
+    }
+    if let Err(e) = session.client.batch_execute(&finish) {
         let mut failure = driver_failure(&e, name, statements.len());
         failure.statements_committed = statements.len();
         return Err(fail(session, failure));
@@ -429,6 +462,28 @@ fn invalid_index_left(session: &mut Session, text: &str) -> Option<String> {
         .ok()??;
     drop(row);
     Some(name)
+}
+
+/// Runs one statement; an `exempt` one runs without the migration's `lock_timeout` (`limit`).
+fn run_exempt(
+    session: &mut Session,
+    text: &str,
+    exempt: bool,
+    limit: Option<&str>,
+) -> Result<(), postgres::Error> {
+    match (exempt, limit) {
+        (true, Some(limit)) => {
+            session.client.batch_execute("SET lock_timeout = 0")?;
+            let result = session.client.batch_execute(text);
+            let restored = session.client.batch_execute(limit);
+            result.and(restored)
+        }
+        _ => session.client.batch_execute(text),
+    }
+}
+
+fn lock_timed_out(error: &postgres::Error) -> bool {
+    error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
 }
 
 /// Counts the statements that are really committed when a script runs statement by statement: a

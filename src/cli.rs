@@ -164,9 +164,19 @@ pub struct DeployArgs {
     /// Retries of a transactional migration after a transient error.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
-    /// lock_timeout inside each transactional migration, so DDL never queues behind a long query.
+    /// lock_timeout of each migration's statements, so DDL never queues behind a long transaction
+    /// (0 = wait as long as it takes).
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = crate::duration::parse)]
+    pub ddl_lock_timeout: Duration,
+    /// Total time to keep retrying a migration whose DDL hit --ddl-lock-timeout (0 = no retry).
+    #[arg(long, value_name = "DUR", default_value = "3m", value_parser = crate::duration::parse)]
+    pub lock_retry_budget: Duration,
+    /// Terminate a blocking session that has been `idle in transaction` for this long (off by default).
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
-    pub ddl_lock_timeout: Option<Duration>,
+    pub cancel_blockers_after: Option<Duration>,
+    /// Start no migration after this long, and cancel (roll back) a transactional one running then.
+    #[arg(long, value_name = "DUR", env = "PRISMA_RELEASE_DEADLINE", value_parser = crate::duration::parse)]
+    pub deadline: Option<Duration>,
     /// statement_timeout inside each transactional migration.
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
     pub statement_timeout: Option<Duration>,

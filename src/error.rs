@@ -19,6 +19,7 @@ pub mod exit {
     pub const MIGRATION_FAILED: u8 = 11;
     pub const PENDING: u8 = 12;
     pub const DRIFT: u8 = 13;
+    pub const DEADLINE: u8 = 14;
 }
 
 /// Everything that can stop a command.
@@ -79,6 +80,20 @@ pub enum Error {
     CompleteRefused { name: String, reasons: Vec<String> },
     #[error("migration `{}` failed: {}", .0.migration, .0.summary())]
     MigrationFailed(Box<crate::outcome::MigrationFailure>),
+    #[error(
+        "migration `{}` could not get its lock: {} attempt(s) in {:.1}s each ended in lock_timeout ({} ms); {}",
+        .0.failure.migration, .0.attempts, .0.waited_ms as f64 / 1000.0, .0.lock_timeout_ms, .0.blockers_text()
+    )]
+    LockWaitExhausted(Box<crate::lock_wait::LockWaitExhausted>),
+    #[error("the deploy deadline ({deadline}) passed{}: {applied} migration(s) applied, {} left{}",
+        during.as_ref().map(|m| format!(" while `{m}` ran (cancelled and rolled back)")).unwrap_or_default(),
+        left.len(), if left.is_empty() { String::new() } else { format!(": {}", left.join(", ")) })]
+    DeadlineReached {
+        deadline: String,
+        during: Option<String>,
+        applied: usize,
+        left: Vec<String>,
+    },
     #[error("Migration `{name}` cannot be rolled back because it was never applied to the database (P3011)")]
     ResolveNeverApplied { name: String },
     #[error(
@@ -179,6 +194,9 @@ impl Error {
                  prisma-release resolve --rolled-back \"{name}\""
             )),
             Error::MigrationFailed(failure) => describe(MIGRATION_FAILED, "migration/failed", Some("P3018"), failure.hint()),
+            Error::LockWaitExhausted(exhausted) => describe(MIGRATION_FAILED, "migration/lock_timeout", Some("P3018"), exhausted.hint()),
+            Error::DeadlineReached { .. } => describe(exit::DEADLINE, "deploy/deadline", None,
+                "nothing is half-applied: deploy again (with a longer --deadline, or at a quieter time) to apply the migrations left"),
             Error::ResolveNeverApplied { .. } => describe(CONFIG, "resolve/never_applied", Some("P3011"),
                 "pass the whole directory name, e.g. 20201207184859_initial_migration"),
             Error::ResolveNotFailed { .. } => describe(CONFIG, "resolve/not_failed", Some("P3012"),

@@ -219,6 +219,10 @@ fn render_plan(out: &mut String, report: &Report<DeployBody>) {
 fn render_error(out: &mut String, error: &ErrorReport, failed: &[Diagnosis]) {
     if let Some(failure) = &error.failure {
         render_failure(out, failure);
+        if error.id != "migration/failed" {
+            // e.g. migration/lock_timeout: the message names the blockers.
+            let _ = writeln!(out, "error: {}", error.message);
+        }
     } else if error.prisma_code == Some("P3009") {
         render_failed(out, failed);
     } else if error.id == "resolve/complete_refused" && !failed.is_empty() {

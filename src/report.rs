@@ -164,6 +164,7 @@ impl From<Error> for ErrorReport {
             prisma_code: error.prisma_code(),
             failure: match error {
                 Error::MigrationFailed(failure) => Some(*failure),
+                Error::LockWaitExhausted(exhausted) => Some(exhausted.failure),
                 _ => None,
             },
         }
@@ -182,6 +183,12 @@ pub struct DeployBody {
     pub failed: Vec<Diagnosis>,
     /// What would be (or was going to be) applied, in order.
     pub plan: Vec<PlannedMigration>,
+    /// Planned migrations this run did not apply because it stopped (error or deadline).
+    pub left: Vec<String>,
+    /// What the release monitor saw of each migration that waited or ran long.
+    pub observations: Vec<crate::monitor::Observation>,
+    /// Statements that rewrite or scan an existing table, with its size and the lock taken.
+    pub preflight: Vec<crate::preflight::Finding>,
 }
 
 /// A pending migration and how it will run.

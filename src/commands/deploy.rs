@@ -16,15 +16,20 @@ use crate::duration;
 use crate::error::{exit, Error, Result};
 use crate::history::{self, HistoryRow, ResolveAs, TableState};
 use crate::lock::{self, LockGuard};
+use crate::lock_retry::{self, LockRetry, Next};
+use crate::lock_wait::LockWaitExhausted;
 use crate::migrations::{self, LocalMigration};
-use crate::outcome::Execution;
+use crate::monitor::{self, Monitor};
+use crate::outcome::{Execution, MigrationFailure};
+use crate::output::Verbosity;
 use crate::plan::{self, Plan};
+use crate::progress::{self, Progress};
 use crate::report::{
     plan_warnings, CommandName, DeployBody, MigrationReport, PlannedMigration, Report, ResolvedRow,
 };
-use crate::sql;
 use crate::timestamp::Timestamp;
-use std::time::Duration;
+use crate::{preflight, sql};
+use std::time::{Duration, Instant};
 
 /// The first pause before retrying a transactional migration after a transient error; it doubles
 /// with each retry, capped at [`backoff::MAX_PAUSE`].
@@ -37,11 +42,29 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> Report<DeployBody> {
         ..DeployBody::default()
     };
     let mut report = ctx.report(CommandName::Deploy, body);
-    let result = deploy(ctx, args, &mut report).map(|()| exit::OK);
+    let deadline = args.deadline.map(|d| Instant::now() + d);
+    let result = deploy(ctx, args, deadline, &mut report).map(|()| exit::OK);
+    if result.is_err() {
+        report.body.left = left_over(&report.body);
+    }
     report.finish(result)
 }
 
-fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> Result<()> {
+/// The planned migrations this run did not apply.
+fn left_over(body: &DeployBody) -> Vec<String> {
+    body.plan
+        .iter()
+        .filter(|p| !body.applied.iter().any(|a| a.name == p.name))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+fn deploy(
+    ctx: &Context,
+    args: &DeployArgs,
+    deadline: Option<Instant>,
+    report: &mut Report<DeployBody>,
+) -> Result<()> {
     ctx.check_project()?;
     migrations::check_lock_file(&ctx.migrations_dir)?;
     let local = migrations::load(&ctx.migrations_dir)?;
@@ -79,8 +102,13 @@ fn deploy(ctx: &Context, args: &DeployArgs, report: &mut Report<DeployBody>) -> 
             "PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK is set: deploying without the migration lock",
         );
     }
-    let mut locked = LockGuard::acquire(session, args.lock_timeout, |h| lock_wait_warning(ctx, h))?;
-    deploy_locked(&mut locked, &spec, &local, args, ctx, report)
+    // Waiting for another deploy never runs past the deadline either.
+    let wait = deadline.map_or(args.lock_timeout, |d| {
+        args.lock_timeout
+            .min(d.saturating_duration_since(Instant::now()))
+    });
+    let mut locked = LockGuard::acquire(session, wait, |h| lock_wait_warning(ctx, h))?;
+    deploy_locked(&mut locked, &spec, &local, args, ctx, deadline, report)
 }
 
 fn found_line(count: usize, ctx: &Context) -> String {
@@ -131,7 +159,27 @@ fn inspect_and_plan(
     }
     report.body.plan = planned(&plan, args, apply::dialect(session))?;
     warn_about_order(local, &report.body.plan, ctx);
+    report.body.preflight = preflight_check(session, local, &report.body.plan, ctx);
     Ok(table)
+}
+
+/// Pre-flight size awareness: warn about each pending statement that rewrites or scans a table.
+fn preflight_check(
+    session: &mut Session,
+    local: &[LocalMigration],
+    plan: &[PlannedMigration],
+    ctx: &Context,
+) -> Vec<preflight::Finding> {
+    let pending: Vec<(&str, &str)> = plan
+        .iter()
+        .filter_map(|p| local.iter().find(|m| m.name == p.name))
+        .filter_map(|m| Some((m.name.as_str(), m.sql_for_apply().ok()?)))
+        .collect();
+    let findings = preflight::inspect(session, &pending);
+    for finding in &findings {
+        ctx.out.warn(&finding.message());
+    }
+    findings
 }
 
 /// Says so when a pending migration is applied in Prisma 6.6+'s order (`localeCompare`) where byte
@@ -307,6 +355,7 @@ fn deploy_locked(
     local: &[LocalMigration],
     args: &DeployArgs,
     ctx: &Context,
+    deadline: Option<Instant>,
     report: &mut Report<DeployBody>,
 ) -> Result<()> {
     let table = inspect_and_plan(session, local, args, ctx, report)?;
@@ -317,7 +366,98 @@ fn deploy_locked(
         ctx.out.detail("created _prisma_migrations");
     }
     let planned = report.body.plan.clone();
-    for step in &planned {
+    if !planned.is_empty() {
+        watched(session, spec, local, &planned, args, ctx, deadline, report)?;
+    }
+    if !planned.is_empty() || !report.body.resolved.is_empty() {
+        let rows = history::load_rows(session)?;
+        report.migrations = MigrationReport::from_plan(&plan::plan(local, &rows));
+    }
+    Ok(())
+}
+
+/// Applies the plan with the release monitor watching (its thread lives as long as this call).
+#[allow(clippy::too_many_arguments)]
+fn watched(
+    session: &mut LockGuard,
+    spec: &ConnectSpec,
+    local: &[LocalMigration],
+    planned: &[PlannedMigration],
+    args: &DeployArgs,
+    ctx: &Context,
+    deadline: Option<Instant>,
+    report: &mut Report<DeployBody>,
+) -> Result<()> {
+    let pid = backend_pid(session)?;
+    let quiet = ctx.out.verbosity == Verbosity::Quiet;
+    let progress = Progress::new(progress::Mode::detect(quiet));
+    let monitor = Monitor::new(
+        pid,
+        Box::new(progress),
+        monitor::Settings::from_env(deadline),
+    );
+    std::thread::scope(|scope| {
+        scope.spawn(|| monitor.run(spec));
+        let watch = Watch {
+            monitor: &monitor,
+            deadline,
+        };
+        let result = apply_planned(session, spec, local, planned, args, ctx, &watch, report);
+        monitor.stop();
+        result
+    })
+}
+
+/// What the apply loop needs from the monitor and the deadline.
+struct Watch<'a> {
+    monitor: &'a Monitor,
+    deadline: Option<Instant>,
+}
+
+impl Watch<'_> {
+    fn passed(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+fn backend_pid(session: &mut Session) -> Result<i32> {
+    session
+        .client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .map(|row| row.get(0))
+        .map_err(|e| session.query_error("reading the backend pid", e))
+}
+
+/// The deadline error: what was applied, what is left.
+fn deadline_reached(
+    args: &DeployArgs,
+    during: Option<&str>,
+    planned: &[PlannedMigration],
+    applied: usize,
+) -> Error {
+    Error::DeadlineReached {
+        deadline: duration::display(args.deadline.unwrap_or_default()),
+        during: during.map(str::to_string),
+        applied,
+        left: planned[applied..].iter().map(|p| p.name.clone()).collect(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_planned(
+    session: &mut LockGuard,
+    spec: &ConnectSpec,
+    local: &[LocalMigration],
+    planned: &[PlannedMigration],
+    args: &DeployArgs,
+    ctx: &Context,
+    watch: &Watch,
+    report: &mut Report<DeployBody>,
+) -> Result<()> {
+    for (done, step) in planned.iter().enumerate() {
+        if watch.passed() {
+            return Err(deadline_reached(args, None, planned, done));
+        }
         let migration = local
             .iter()
             .find(|m| m.name == step.name)
@@ -335,9 +475,25 @@ fn deploy_locked(
         }
         apply::restore_session(session)
             .map_err(|e| session.query_error("restoring the session's search_path", e))?;
-        let applied = apply_one(session, spec, migration, step.execution, args, ctx)?;
+        watch
+            .monitor
+            .begin(&step.name, step.execution == Execution::Transaction);
+        let result = apply_one(session, spec, migration, step.execution, args, ctx, watch);
+        let observation = watch.monitor.end();
+        if !observation.is_empty() {
+            report.body.observations.push(observation);
+        }
+        let applied = result.map_err(|e| match e {
+            Error::MigrationFailed(_) if watch.monitor.cancelled_at_deadline() => {
+                deadline_reached(args, Some(&step.name), planned, done)
+            }
+            Error::DeadlineReached { .. } => {
+                deadline_reached(args, Some(&step.name), planned, done)
+            }
+            other => other,
+        })?;
         if step.execution == Execution::StatementByStatement && session.is_held() {
-            keep_lock_after(session, &step.name, &planned, args, ctx)?;
+            keep_lock_after(session, &step.name, planned, args, ctx)?;
         }
         ctx.out.detail(&format!(
             "  {} ({}, {} statements) in {} ms",
@@ -347,10 +503,6 @@ fn deploy_locked(
             applied.duration_ms
         ));
         report.body.applied.push(applied);
-    }
-    if !planned.is_empty() || !report.body.resolved.is_empty() {
-        let rows = history::load_rows(session)?;
-        report.migrations = MigrationReport::from_plan(&plan::plan(local, &rows));
     }
     Ok(())
 }
@@ -396,15 +548,29 @@ fn apply_one(
     execution: Execution,
     args: &DeployArgs,
     ctx: &Context,
+    watch: &Watch,
 ) -> Result<apply::Applied> {
     let sql = migration.sql_for_apply()?;
     let checksum = migration.checksum().unwrap_or_default();
+    let lock_timeout = Some(args.ddl_lock_timeout).filter(|t| !t.is_zero());
+    let mut lock_retry = LockRetry::start(args.lock_retry_budget, args.ddl_lock_timeout);
     if execution == Execution::StatementByStatement {
-        return apply::apply_statement_by_statement(session, &migration.name, checksum, sql)
-            .map_err(Error::MigrationFailed);
+        // A statement-by-statement migration is never cut at the deadline: only the budget counts.
+        return apply::apply_statement_by_statement(
+            session,
+            &migration.name,
+            checksum,
+            sql,
+            lock_timeout,
+            &mut |failure| {
+                lock_wait(&mut lock_retry, None, failure, ctx, watch)
+                    == Next::RetryAfter(Duration::ZERO)
+            },
+        )
+        .map_err(|failure| final_error(failure, &lock_retry, args, watch));
     }
     let limits = Limits {
-        lock_timeout: args.ddl_lock_timeout,
+        lock_timeout,
         statement_timeout: args.statement_timeout,
         verify_lock: session.is_held(),
     };
@@ -413,19 +579,34 @@ fn apply_one(
     loop {
         match apply::apply_transactional(session, &migration.name, checksum, sql, limits) {
             Ok(mut applied) => {
-                applied.retries = attempt;
+                applied.retries = attempt + lock_retry.timeouts;
                 return Ok(applied);
             }
             Err(AttemptError::Failed(failure)) => return Err(Error::MigrationFailed(failure)),
+            Err(AttemptError::Transient {
+                failure,
+                connection_lost: false,
+                ..
+            }) if lock_retry::is_lock_timeout(&failure) => {
+                terminate_idle_blockers(session, args, ctx, watch);
+                match lock_wait(&mut lock_retry, watch.deadline, &failure, ctx, watch) {
+                    Next::RetryAfter(_) => {}
+                    Next::BudgetSpent => {
+                        return Err(final_error(failure, &lock_retry, args, watch))
+                    }
+                    Next::DeadlineNear => return Err(deadline_marker()),
+                }
+            }
             Err(AttemptError::Transient {
                 failure,
                 connection_lost,
                 id,
             }) => {
                 if connection_lost {
-                    if let Some(applied) =
-                        recover_after_loss(session, spec, migration, &id, attempt, args, ctx)?
-                    {
+                    let recovered =
+                        recover_after_loss(session, spec, migration, &id, attempt, args, ctx)?;
+                    watch.monitor.set_pid(backend_pid(session)?);
+                    if let Some(applied) = recovered {
                         return Ok(applied);
                     }
                 }
@@ -495,6 +676,85 @@ fn recover_after_loss(
         migration.name
     ));
     Ok(None)
+}
+
+/// After a lock timeout: counts it, decides, says so, and sleeps before a retry. Returns
+/// `RetryAfter(ZERO)` once the pause is over (the caller tries again), else why not.
+fn lock_wait(
+    lock_retry: &mut LockRetry,
+    deadline: Option<Instant>,
+    failure: &MigrationFailure,
+    ctx: &Context,
+    watch: &Watch,
+) -> Next {
+    watch.monitor.lock_timed_out();
+    let next = lock_retry.after_timeout(deadline);
+    let Next::RetryAfter(pause) = next else {
+        return next;
+    };
+    let blockers = watch.monitor.blockers();
+    let by = if blockers.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+        format!(", blocked by {}", names.join("; "))
+    };
+    ctx.out.warn(&format!(
+        "migration `{}`: lock_timeout reached{by} — nothing of this attempt was committed; retrying in {} (lock timeout {}, {} of the lock retry budget used)",
+        failure.migration,
+        duration::display(pause),
+        lock_retry.timeouts,
+        duration::display(lock_retry.elapsed())
+    ));
+    std::thread::sleep(pause);
+    Next::RetryAfter(Duration::ZERO)
+}
+
+/// The error for a migration whose last attempt failed: a lock timeout becomes "budget spent"
+/// with the blockers named, anything else stays a migration failure.
+fn final_error(
+    failure: Box<MigrationFailure>,
+    lock_retry: &LockRetry,
+    args: &DeployArgs,
+    watch: &Watch,
+) -> Error {
+    if !lock_retry::is_lock_timeout(&failure) {
+        return Error::MigrationFailed(failure);
+    }
+    Error::LockWaitExhausted(Box::new(LockWaitExhausted {
+        failure: *failure,
+        attempts: lock_retry.timeouts.max(1),
+        waited_ms: lock_retry.elapsed().as_millis() as u64,
+        lock_timeout_ms: args.ddl_lock_timeout.as_millis() as u64,
+        blockers: watch.monitor.blockers(),
+    }))
+}
+
+/// Stands for "the deadline stopped this migration"; [`apply_planned`] fills in the details.
+fn deadline_marker() -> Error {
+    Error::DeadlineReached {
+        deadline: String::new(),
+        during: None,
+        applied: 0,
+        left: Vec::new(),
+    }
+}
+
+/// `--cancel-blockers-after`: ends the sessions idle in a transaction for that long that block us.
+fn terminate_idle_blockers(session: &mut Session, args: &DeployArgs, ctx: &Context, watch: &Watch) {
+    let Some(after) = args.cancel_blockers_after else {
+        return;
+    };
+    let blockers = watch.monitor.blockers();
+    let pids = lock_retry::terminable(&blockers, after);
+    for pid in lock_retry::terminate(session, &pids) {
+        if let Some(b) = blockers.iter().find(|b| b.pid == pid) {
+            ctx.out.warn(&format!(
+                "--cancel-blockers-after: terminated the blocking session {}",
+                b
+            ));
+        }
+    }
 }
 
 /// The connection died after COMMIT reached the server: the migration is in, with its row.

@@ -146,6 +146,18 @@ fn default_budget(spec: &ConnectSpec) -> Duration {
         .map_or(BUDGET_WITHOUT_TIMEOUT, |t| t.saturating_mul(3))
 }
 
+/// A second, plain connection with its own `application_name`, one attempt: for the release
+/// monitor, which watches the deploy's session and must never hold anything up.
+pub fn connect_observer(spec: &ConnectSpec, application_name: &str) -> Result<Client> {
+    let mut config = spec.config.clone();
+    config.application_name(application_name);
+    let once = Retry {
+        deadline: Instant::now(),
+        patience: Patience::FirstContact,
+    };
+    open::open(spec, &config, once, &mut |_, _| {}).map(|opened| opened.client)
+}
+
 /// Opens a session: connects (retrying transient failures as `retry` says, with capped backoff;
 /// `on_retry` hears each failure and the pause before the next attempt), then in one round trip sets
 /// `search_path` when the URL names a schema and reads the server facts the commands need (version,

@@ -584,10 +584,17 @@ fn each_retry_says_how_long_it_waits_and_the_waits_grow_capped() {
     let m = table_t_and_alter(&db);
     let mut blocker = lock_table_t(&db);
     let started = Instant::now();
+    // Lock timeouts are retried within --lock-retry-budget (issue 12), not --retries.
     let run = run(
         db.url(),
         m.path(),
-        &["deploy", "--ddl-lock-timeout", "100ms", "--retries", "4"],
+        &[
+            "deploy",
+            "--ddl-lock-timeout",
+            "100ms",
+            "--lock-retry-budget",
+            "3s",
+        ],
     );
     let took = started.elapsed();
     blocker.batch_execute("ROLLBACK").expect("release T");
@@ -599,14 +606,17 @@ fn each_retry_says_how_long_it_waits_and_the_waits_grow_capped() {
         .filter_map(|line| line.split("retrying in ").nth(1))
         .map(|rest| parse_wait(rest.split(' ').next().unwrap_or_default()))
         .collect();
-    assert_eq!(waits.len(), 4, "one warning per retry\n{run}");
+    assert!(waits.len() >= 3, "one warning per retry\n{run}");
     for (i, line) in run
         .stderr
         .lines()
         .filter(|l| l.contains("retrying in"))
         .enumerate()
     {
-        assert!(line.contains(&format!("({} of 4)", i + 1)), "{line}");
+        assert!(
+            line.contains(&format!("(lock timeout {},", i + 1)),
+            "{line}"
+        );
     }
     assert!(
         waits.windows(2).all(|w| w[0] <= w[1]),
@@ -638,7 +648,7 @@ fn parse_wait(text: &str) -> Duration {
 }
 
 #[test]
-fn transient_lock_timeout_without_retries_fails_with_55p03_and_writes_nothing() {
+fn lock_timeout_without_a_retry_budget_fails_with_55p03_and_writes_nothing() {
     let db = fresh_db();
     let m = table_t_and_alter(&db);
     let mut blocker = lock_table_t(&db);
@@ -651,7 +661,7 @@ fn transient_lock_timeout_without_retries_fails_with_55p03_and_writes_nothing() 
             "deploy",
             "--ddl-lock-timeout",
             "200ms",
-            "--retries",
+            "--lock-retry-budget",
             "0",
         ],
     );
@@ -663,7 +673,7 @@ fn transient_lock_timeout_without_retries_fails_with_55p03_and_writes_nothing() 
     assert_eq!(report.exit_code, 11, "{run}");
     assert!(report.applied.is_empty(), "{run}");
     let error = report.error.as_ref().expect("error");
-    assert_eq!(error.id, "migration/failed", "{run}");
+    assert_eq!(error.id, "migration/lock_timeout", "{run}");
     assert_eq!(error.prisma_code.as_deref(), Some("P3018"), "{run}");
     let failure = error.failure.as_ref().expect("failure");
     assert_eq!(failure.migration, "20240102000000_add_c", "{run}");

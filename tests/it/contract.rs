@@ -226,6 +226,51 @@ pub struct DeployReport {
     pub resolved: Vec<ResolvedRow>,
     pub failed: Vec<FailedRow>,
     pub plan: Vec<Planned>,
+    pub left: Vec<String>,
+    pub observations: Vec<Observation>,
+    pub preflight: Vec<PreflightFinding>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blocker {
+    pub pid: i32,
+    pub application_name: String,
+    pub state: String,
+    pub transaction_ms: Option<u64>,
+    pub query_ms: Option<u64>,
+    pub query: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseTime {
+    pub phase: String,
+    pub ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    pub migration: String,
+    pub waited_for_lock_ms: u64,
+    pub lock_timeouts: u32,
+    pub blockers: Vec<Blocker>,
+    pub longest_phase: Option<PhaseTime>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreflightFinding {
+    pub migration: String,
+    pub statement: usize,
+    pub line: usize,
+    pub operation: String,
+    pub effect: String,
+    pub table: String,
+    pub lock: String,
+    pub size_bytes: Option<i64>,
+    pub estimated_rows: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

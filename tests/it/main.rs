@@ -21,3 +21,4 @@ mod project;
 mod resolve;
 mod restart;
 mod status;
+mod watch;

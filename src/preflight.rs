@@ -1,0 +1,603 @@
+//! Pre-flight size awareness (issue 12 item 4): before a release, name every pending statement that
+//! rewrites or scans an existing table — `ALTER COLUMN … TYPE`, `ADD COLUMN` with a volatile default,
+//! `SET NOT NULL`, `ADD CONSTRAINT` without `NOT VALID`, `CREATE INDEX` without `CONCURRENTLY`,
+//! `VACUUM FULL`, `CLUSTER`, … — with the table's current size and the lock it takes, so a reviewer
+//! sees "this rewrites `Order` (38 GB, ACCESS EXCLUSIVE)" in `--dry-run` and in the release log.
+//!
+//! Warnings only, never a refusal. The classification is pure (a small tokenizer over the
+//! statement's text); the sizes come from the catalog (`pg_total_relation_size`, `reltuples`), each
+//! read under a short `lock_timeout` so that looking can never queue behind a lock.
+
+use crate::connect::Session;
+use serde::Serialize;
+
+/// What a statement does to the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Writes a new copy of the table (and its indexes).
+    Rewrite,
+    /// Reads the whole table (to validate or to build an index) while holding the lock.
+    Scan,
+}
+
+impl Effect {
+    fn verb(self) -> &'static str {
+        match self {
+            Effect::Rewrite => "rewrites",
+            Effect::Scan => "scans",
+        }
+    }
+}
+
+/// A statement of a pending migration that rewrites or scans a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub migration: String,
+    /// 1-based index of the statement in `migration.sql`, and its line.
+    pub statement: usize,
+    pub line: usize,
+    /// The operation, e.g. `ALTER COLUMN … TYPE`.
+    pub operation: &'static str,
+    pub effect: Effect,
+    /// The table as the catalog names it (`"Order"`, `billing."Invoice"`).
+    pub table: String,
+    /// The lock the statement holds while it works: `ACCESS EXCLUSIVE`, `SHARE`, …
+    pub lock: &'static str,
+    /// `pg_total_relation_size` (table, indexes, TOAST); null when it could not be read in time.
+    pub size_bytes: Option<i64>,
+    /// `pg_class.reltuples` (an estimate; null when the table was never analyzed).
+    pub estimated_rows: Option<i64>,
+}
+
+impl Finding {
+    /// `migration `x` statement 2 (line 3): ALTER COLUMN … TYPE rewrites "Order" (38.0 GB, ~1200000
+    /// rows) holding its ACCESS EXCLUSIVE lock: reads and writes of it wait until it is done`.
+    pub fn message(&self) -> String {
+        let size = match self.size_bytes {
+            Some(bytes) => human_size(bytes),
+            None => "size unknown".into(),
+        };
+        let rows = self
+            .estimated_rows
+            .map(|r| format!(", ~{r} rows"))
+            .unwrap_or_default();
+        let blocks = if self.lock == "ACCESS EXCLUSIVE" {
+            "reads and writes"
+        } else {
+            "writes"
+        };
+        format!(
+            "migration `{}` statement {} (line {}): {} {} {} ({size}{rows}) holding its {} lock: {blocks} of it wait until it is done",
+            self.migration, self.statement, self.line, self.operation, self.effect.verb(), self.table, self.lock
+        )
+    }
+}
+
+/// A statement's heavy operation before the table is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heavy {
+    pub operation: &'static str,
+    pub effect: Effect,
+    pub lock: &'static str,
+    /// The table's name parts, case-folded as PostgreSQL does (unquoted → lowercase).
+    pub table: Vec<String>,
+}
+
+/// The findings of every pending migration (`(name, script)`), with sizes; tables that do not exist
+/// yet (created by an earlier pending migration) are empty and left out. Never fails: a size that
+/// cannot be read in time is reported as unknown. One round trip finds which tables exist, so a
+/// release of many small migrations pays almost nothing.
+pub fn inspect(session: &mut Session, pending: &[(&str, &str)]) -> Vec<Finding> {
+    let mut heavy = Vec::new();
+    for (name, script) in pending {
+        for (index, statement) in crate::sql::statements(script).iter().enumerate() {
+            if let Some(h) = classify(statement.text(script)) {
+                heavy.push((*name, index + 1, statement.line, h));
+            }
+        }
+    }
+    if heavy.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<String> = heavy
+        .iter()
+        .map(|(_, _, _, h)| qualified(&h.table))
+        .collect();
+    let existing = existing_tables(session, &names);
+    let mut sizes: Vec<(String, Option<i64>)> = Vec::new();
+    let mut findings = Vec::new();
+    for ((migration, statement, line, h), name) in heavy.into_iter().zip(&names) {
+        let Some((table, rows)) = existing
+            .iter()
+            .find(|e| e.0 == *name)
+            .map(|e| (e.1.clone(), e.2))
+        else {
+            continue;
+        };
+        let size_bytes = match sizes.iter().find(|s| s.0 == *name) {
+            Some((_, bytes)) => *bytes,
+            None => {
+                let bytes = total_size(session, name);
+                sizes.push((name.clone(), bytes));
+                bytes
+            }
+        };
+        findings.push(Finding {
+            migration: migration.to_string(),
+            statement,
+            line,
+            operation: h.operation,
+            effect: h.effect,
+            table,
+            lock: h.lock,
+            size_bytes,
+            estimated_rows: rows,
+        });
+    }
+    findings
+}
+
+fn qualified(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| crate::connect::quote_ident(p))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Of `names` (quoted, possibly qualified), the tables that exist now: (name asked, catalog name,
+/// row estimate). Reads only `pg_class`, which takes no lock on the tables.
+fn existing_tables(session: &mut Session, names: &[String]) -> Vec<(String, String, Option<i64>)> {
+    session
+        .client
+        .query(
+            "SELECT n, c.oid::regclass::text, CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END \
+             FROM unnest($1::text[]) AS n JOIN pg_class c ON c.oid = to_regclass(n) \
+             WHERE c.relkind IN ('r', 'p', 'm')",
+            &[&names],
+        )
+        .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+        .unwrap_or_default()
+}
+
+/// `pg_total_relation_size` needs an ACCESS SHARE lock: it is taken under a 500 ms `lock_timeout`
+/// in a read-only transaction, so if the table is locked exclusively right now the size is unknown
+/// rather than waited for.
+fn total_size(session: &mut Session, name: &str) -> Option<i64> {
+    let mut tx = session.client.transaction().ok()?;
+    let size = tx
+        .batch_execute("SET TRANSACTION READ ONLY; SET LOCAL lock_timeout = '500ms'")
+        .and_then(|()| tx.query_one("SELECT pg_total_relation_size(to_regclass($1))", &[&name]))
+        .ok()
+        .and_then(|row| row.get(0));
+    let _ = tx.rollback();
+    size
+}
+
+/// `8.0 kB`, `38.2 GB`: base 1024, as `pg_size_pretty` (which says kB, MB, GB, TB).
+pub fn human_size(bytes: i64) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// What a statement does, if it rewrites or scans a table (pure).
+pub fn classify(text: &str) -> Option<Heavy> {
+    let tokens = tokenize(text);
+    let words: Vec<Option<String>> = tokens.iter().map(Token::keyword).collect();
+    let is = |i: usize, word: &str| words.get(i).and_then(|w| w.as_deref()) == Some(word);
+    if is(0, "ALTER") && is(1, "TABLE") {
+        alter_table(&tokens)
+    } else if is(0, "CREATE") && (is(1, "INDEX") || is(1, "UNIQUE") && is(2, "INDEX")) {
+        create_index(&tokens)
+    } else if is(0, "VACUUM") {
+        vacuum_full(&tokens)
+    } else if is(0, "CLUSTER") {
+        let (table, _) = name_at(&tokens, 1)?;
+        Some(heavy("CLUSTER", Effect::Rewrite, "ACCESS EXCLUSIVE", table))
+    } else if is(0, "REINDEX") && is(1, "TABLE") && !is(2, "CONCURRENTLY") {
+        let (table, _) = name_at(&tokens, 2)?;
+        Some(heavy("REINDEX TABLE", Effect::Scan, "SHARE", table))
+    } else {
+        None
+    }
+}
+
+fn heavy(operation: &'static str, effect: Effect, lock: &'static str, table: Vec<String>) -> Heavy {
+    Heavy {
+        operation,
+        effect,
+        lock,
+        table,
+    }
+}
+
+/// `ALTER TABLE [IF EXISTS] [ONLY] name action [, action …]`: the heaviest action decides.
+fn alter_table(tokens: &[Token]) -> Option<Heavy> {
+    let mut at = 2;
+    if tokens.get(at).and_then(Token::keyword).as_deref() == Some("IF") {
+        at += 2;
+    }
+    if tokens.get(at).and_then(Token::keyword).as_deref() == Some("ONLY") {
+        at += 1;
+    }
+    let (table, after) = name_at(tokens, at)?;
+    let actions = split_top_level(&tokens[after..]);
+    let found: Vec<(&'static str, Effect, &'static str)> =
+        actions.iter().filter_map(|a| alter_action(a)).collect();
+    let pick = found
+        .iter()
+        .find(|f| f.1 == Effect::Rewrite)
+        .or_else(|| found.iter().find(|f| f.2 == "ACCESS EXCLUSIVE"))
+        .or(found.first())?;
+    Some(heavy(pick.0, pick.1, pick.2, table))
+}
+
+const VOLATILE_DEFAULTS: &[&str] = &[
+    "RANDOM",
+    "GEN_RANDOM_UUID",
+    "UUID_GENERATE_V4",
+    "UUID_GENERATE_V1",
+    "CLOCK_TIMESTAMP",
+    "TIMEOFDAY",
+    "NEXTVAL",
+];
+
+/// One action of `ALTER TABLE`, as keywords.
+fn alter_action(action: &[Token]) -> Option<(&'static str, Effect, &'static str)> {
+    let words: Vec<String> = action
+        .iter()
+        .map(|t| t.keyword().unwrap_or_default())
+        .collect();
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let has_seq = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
+    let first = words.first().map(String::as_str).unwrap_or("");
+    let second = words.get(1).map(String::as_str).unwrap_or("");
+    match first {
+        "ALTER" if has("TYPE") => {
+            Some(("ALTER COLUMN … TYPE", Effect::Rewrite, "ACCESS EXCLUSIVE"))
+        }
+        "ALTER" if has_seq("SET", "NOT") && has("NULL") => {
+            Some(("SET NOT NULL", Effect::Scan, "ACCESS EXCLUSIVE"))
+        }
+        "ADD" if has_seq("NOT", "VALID") || has_seq("USING", "INDEX") => None,
+        "ADD"
+            if matches!(
+                second,
+                "CONSTRAINT" | "FOREIGN" | "CHECK" | "PRIMARY" | "UNIQUE" | "EXCLUDE"
+            ) =>
+        {
+            if has("FOREIGN") {
+                Some((
+                    "ADD FOREIGN KEY without NOT VALID",
+                    Effect::Scan,
+                    "SHARE ROW EXCLUSIVE",
+                ))
+            } else if has("CHECK") {
+                Some((
+                    "ADD CHECK without NOT VALID",
+                    Effect::Scan,
+                    "ACCESS EXCLUSIVE",
+                ))
+            } else {
+                Some((
+                    "ADD CONSTRAINT (builds an index)",
+                    Effect::Scan,
+                    "ACCESS EXCLUSIVE",
+                ))
+            }
+        }
+        "ADD" => {
+            let serial = words
+                .iter()
+                .any(|w| matches!(w.as_str(), "SERIAL" | "BIGSERIAL" | "SMALLSERIAL"));
+            let volatile = has("DEFAULT")
+                && words
+                    .iter()
+                    .any(|w| VOLATILE_DEFAULTS.contains(&w.as_str()));
+            let stored = has("GENERATED") && has("STORED");
+            (serial || volatile || stored).then_some((
+                "ADD COLUMN with a volatile default",
+                Effect::Rewrite,
+                "ACCESS EXCLUSIVE",
+            ))
+        }
+        "SET" if matches!(second, "LOGGED" | "UNLOGGED" | "TABLESPACE") => Some((
+            "SET LOGGED/UNLOGGED/TABLESPACE",
+            Effect::Rewrite,
+            "ACCESS EXCLUSIVE",
+        )),
+        _ => None,
+    }
+}
+
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON [ONLY] table`, unless `CONCURRENTLY`.
+fn create_index(tokens: &[Token]) -> Option<Heavy> {
+    let on = tokens
+        .iter()
+        .position(|t| t.keyword().as_deref() == Some("ON"))?;
+    if tokens[..on]
+        .iter()
+        .any(|t| t.keyword().as_deref() == Some("CONCURRENTLY"))
+    {
+        return None;
+    }
+    let at = if tokens.get(on + 1).and_then(Token::keyword).as_deref() == Some("ONLY") {
+        on + 2
+    } else {
+        on + 1
+    };
+    let (table, _) = name_at(tokens, at)?;
+    Some(heavy(
+        "CREATE INDEX without CONCURRENTLY",
+        Effect::Scan,
+        "SHARE",
+        table,
+    ))
+}
+
+/// `VACUUM FULL [table]` or `VACUUM (FULL …) table`.
+fn vacuum_full(tokens: &[Token]) -> Option<Heavy> {
+    let mut at = 1;
+    let mut full = false;
+    if tokens.get(1) == Some(&Token::Symbol('(')) {
+        let close = tokens.iter().position(|t| *t == Token::Symbol(')'))?;
+        full = tokens[1..close]
+            .iter()
+            .any(|t| t.keyword().as_deref() == Some("FULL"));
+        at = close + 1;
+    }
+    while let Some(word) = tokens.get(at).and_then(Token::keyword) {
+        if !matches!(word.as_str(), "FULL" | "FREEZE" | "VERBOSE" | "ANALYZE") {
+            break;
+        }
+        full |= word == "FULL";
+        at += 1;
+    }
+    let (table, _) = name_at(tokens, at)?;
+    full.then(|| heavy("VACUUM FULL", Effect::Rewrite, "ACCESS EXCLUSIVE", table))
+}
+
+/// A possibly qualified name starting at `at`: its folded parts and the index after it.
+fn name_at(tokens: &[Token], mut at: usize) -> Option<(Vec<String>, usize)> {
+    let mut parts = vec![tokens.get(at)?.identifier()?];
+    at += 1;
+    while tokens.get(at) == Some(&Token::Symbol('.')) {
+        parts.push(tokens.get(at + 1)?.identifier()?);
+        at += 2;
+    }
+    Some((parts, at))
+}
+
+/// Splits at commas outside parentheses.
+fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Symbol('(') => depth += 1,
+            Token::Symbol(')') => depth -= 1,
+            Token::Symbol(',') if depth == 0 => {
+                parts.push(&tokens[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&tokens[start..]);
+    parts
+}
+
+/// A lexical token of the statement; comments and whitespace are dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// An unquoted word, as written.
+    Word(String),
+    /// A `"quoted"` identifier, unescaped.
+    Quoted(String),
+    /// A string or number literal (its value does not matter here).
+    Literal,
+    Symbol(char),
+}
+
+impl Token {
+    /// The upper-cased word, for keyword comparisons (quoted identifiers are never keywords).
+    fn keyword(&self) -> Option<String> {
+        match self {
+            Token::Word(w) => Some(w.to_ascii_uppercase()),
+            _ => None,
+        }
+    }
+
+    /// An identifier as PostgreSQL folds it.
+    fn identifier(&self) -> Option<String> {
+        match self {
+            Token::Word(w) => Some(w.to_lowercase()),
+            Token::Quoted(q) => Some(q.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn tokenize(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        i = match c {
+            _ if c.is_whitespace() => i + 1,
+            '-' if next == Some('-') => skip_until(&chars, i, "\n"),
+            '/' if next == Some('*') => skip_until(&chars, i + 2, "*/"),
+            '\'' => {
+                tokens.push(Token::Literal);
+                skip_quoted(&chars, i, '\'')
+            }
+            '"' => {
+                let end = skip_quoted(&chars, i, '"');
+                let inner: String = chars[i + 1..end.saturating_sub(1).max(i + 1)]
+                    .iter()
+                    .collect();
+                tokens.push(Token::Quoted(inner.replace("\"\"", "\"")));
+                end
+            }
+            '$' => {
+                tokens.push(Token::Literal);
+                skip_dollar_quoted(&chars, i)
+            }
+            _ if c.is_alphanumeric() || c == '_' => {
+                let end = (i..chars.len())
+                    .find(|&j| !(chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$'))
+                    .unwrap_or(chars.len());
+                let word: String = chars[i..end].iter().collect();
+                tokens.push(if c.is_ascii_digit() {
+                    Token::Literal
+                } else {
+                    Token::Word(word)
+                });
+                end
+            }
+            _ => {
+                tokens.push(Token::Symbol(c));
+                i + 1
+            }
+        };
+    }
+    tokens
+}
+
+/// The index just after `end` (or the end of the text).
+fn skip_until(chars: &[char], from: usize, end: &str) -> usize {
+    let end: Vec<char> = end.chars().collect();
+    (from..chars.len())
+        .find(|&j| chars[j..].starts_with(&end))
+        .map_or(chars.len(), |j| j + end.len())
+}
+
+/// The index after a `q`-quoted run starting at `from` (doubled quotes stay inside).
+fn skip_quoted(chars: &[char], from: usize, q: char) -> usize {
+    let mut j = from + 1;
+    while j < chars.len() {
+        if chars[j] == q {
+            if chars.get(j + 1) == Some(&q) {
+                j += 2;
+                continue;
+            }
+            return j + 1;
+        }
+        j += 1;
+    }
+    chars.len()
+}
+
+/// The index after `$tag$ … $tag$`, or after the lone `$` when it opens no dollar quote.
+fn skip_dollar_quoted(chars: &[char], from: usize) -> usize {
+    let Some(close) = (from + 1..chars.len())
+        .take_while(|&j| chars[j] == '$' || chars[j].is_alphanumeric() || chars[j] == '_')
+        .find(|&j| chars[j] == '$')
+    else {
+        return from + 1;
+    };
+    let tag: String = chars[from..=close].iter().collect();
+    skip_until(chars, close + 1, &tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(sql: &str) -> Option<(&'static str, Effect, &'static str, Vec<String>)> {
+        classify(sql).map(|h| (h.operation, h.effect, h.lock, h.table))
+    }
+
+    fn t(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn prisma_shaped_statements_are_classified() {
+        assert_eq!(
+            op("ALTER TABLE \"Order\" ALTER COLUMN \"total\" SET DATA TYPE BIGINT;"),
+            Some((
+                "ALTER COLUMN … TYPE",
+                Effect::Rewrite,
+                "ACCESS EXCLUSIVE",
+                t(&["Order"])
+            ))
+        );
+        assert_eq!(
+            op("ALTER TABLE \"Order\" ALTER COLUMN \"email\" SET NOT NULL;"),
+            Some((
+                "SET NOT NULL",
+                Effect::Scan,
+                "ACCESS EXCLUSIVE",
+                t(&["Order"])
+            ))
+        );
+        assert_eq!(
+            op("ALTER TABLE \"Post\" ADD CONSTRAINT \"Post_authorId_fkey\" FOREIGN KEY (\"authorId\") REFERENCES \"User\"(\"id\") ON DELETE RESTRICT ON UPDATE CASCADE;"),
+            Some(("ADD FOREIGN KEY without NOT VALID", Effect::Scan, "SHARE ROW EXCLUSIVE", t(&["Post"])))
+        );
+        assert_eq!(
+            op("CREATE UNIQUE INDEX \"User_email_key\" ON \"User\"(\"email\");"),
+            Some((
+                "CREATE INDEX without CONCURRENTLY",
+                Effect::Scan,
+                "SHARE",
+                t(&["User"])
+            ))
+        );
+        assert_eq!(
+            op("ALTER TABLE billing.\"Invoice\" ADD COLUMN \"token\" UUID NOT NULL DEFAULT gen_random_uuid();"),
+            Some(("ADD COLUMN with a volatile default", Effect::Rewrite, "ACCESS EXCLUSIVE", t(&["billing", "Invoice"])))
+        );
+        assert_eq!(
+            op("VACUUM (FULL, VERBOSE) orders"),
+            Some((
+                "VACUUM FULL",
+                Effect::Rewrite,
+                "ACCESS EXCLUSIVE",
+                t(&["orders"])
+            ))
+        );
+        assert_eq!(
+            op("CLUSTER Orders USING orders_pkey").map(|o| o.3),
+            Some(t(&["orders"]))
+        );
+    }
+
+    #[test]
+    fn cheap_statements_are_not_flagged() {
+        for sql in [
+            "ALTER TABLE \"Order\" ADD COLUMN \"note\" TEXT;",
+            "ALTER TABLE \"Order\" ADD COLUMN \"at\" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;",
+            "ALTER TABLE \"Order\" ADD CONSTRAINT c CHECK (total > 0) NOT VALID;",
+            "ALTER TABLE \"Order\" ALTER COLUMN \"email\" DROP NOT NULL;",
+            "CREATE INDEX CONCURRENTLY \"i\" ON \"Order\"(\"x\");",
+            "VACUUM orders",
+            "CREATE TABLE \"A\" (id int);",
+            "ALTER TABLE \"A\" ADD COLUMN b text DEFAULT 'random()'",
+            "-- ALTER TABLE x ALTER COLUMN y TYPE int\nSELECT 1",
+        ] {
+            assert_eq!(op(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_like_pg_size_pretty() {
+        assert_eq!(human_size(8192), "8.0 kB");
+        assert_eq!(human_size(512), "512 bytes");
+        assert_eq!(human_size(41_000_000_000), "38.2 GB");
+    }
+}
