@@ -1,7 +1,7 @@
 //! `prisma.config.*`: finding it as Prisma 7.10 does, and reading the three values we need from it
 //! **without executing it**. Prisma loads the file with `c12`/`jiti` (it is TypeScript or JavaScript);
 //! we only read what is written literally in the exported object: string literals, `env("X")`,
-//! `process.env.X`, `process.env["X"]` and `path.join(…)` of literals (the forms are in [`expression`]).
+//! `process.env.X`, `process.env["X"]` and `path.join(…)` of literals (the forms are in its `expression` submodule).
 //! Anything else (a variable, a function call, a spread that might set the key) is reported as
 //! [`Value::Unreadable`] so the caller can name the overriding flag — never guessed. We also see
 //! whether the file loads a `.env` itself (`import "dotenv/config"`, as Prisma 7 asks users to).
