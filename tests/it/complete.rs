@@ -612,3 +612,75 @@ ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
         "statement 2 rolled back with the rest"
     );
 }
+
+#[test]
+fn complete_refuses_logs_in_a_format_it_does_not_recognise() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(INIT, INIT_SQL)
+        .add(NAME, DOLLAR);
+    create_prisma_table(&db);
+    db.execute(INIT_SQL);
+    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
+    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
+    insert_failed_row(
+        &db,
+        NAME,
+        &m.checksum(NAME),
+        Some("deployment aborted by the release script (exit 1)"),
+        STARTED_AT,
+    );
+    let (run, f) = diagnosis(&db, &m);
+    assert_eq!(f.log_format, "unrecognized", "{run}");
+    assert!(!f.complete.possible, "{run}");
+    assert_complete_refused(&db, &m, "logs are in a format this tool does not recognise");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM pg_proc WHERE proname = 'touch_updated_at'"),
+        Some(0),
+        "nothing of the migration ran"
+    );
+}
+
+#[test]
+fn complete_refuses_when_an_earlier_statement_was_cut_and_run_piece_by_piece() {
+    // Statement 1 holds `; SELECT 1` in a trailing comment: the adapter sends `ALTER … -- first` and
+    // `SELECT 1` on their own (both succeed), then statement 2 fails on a missing table.
+    let sql = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER -- first; SELECT 1\n;\n\
+ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    adapter_failure(&db, &m, sql);
+    assert!(db.column_exists("User", "a"), "the first piece committed");
+    let (run, f) = diagnosis(&db, &m);
+    let failing = f.failing_statement.as_ref().expect("located");
+    assert_eq!((failing.index, failing.exact), (2, true), "{run}");
+    assert!(!f.complete.possible, "{run}");
+    assert_complete_refused(
+        &db,
+        &m,
+        "Prisma's splitter cut statement 1 and ran it piece by piece",
+    );
+}
+
+#[test]
+fn complete_refuses_a_located_failure_that_left_an_invalid_index() {
+    // prisma-release's own statement-by-statement run logs the failing statement exactly; the failed
+    // CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index behind.
+    const SQL: &str = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n\
+INSERT INTO \"User\" (\"email\") VALUES ('x'), ('x');\n\
+CREATE UNIQUE INDEX CONCURRENTLY \"User_email_key\" ON \"User\"(\"email\");\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(INIT, INIT_SQL)
+        .add(NAME, SQL);
+    cli(&db, &m, &["deploy"]).expect_code(11);
+    assert!(db.index_exists("User_email_key") && !db.index_is_valid("User_email_key"));
+    let (run, f) = diagnosis(&db, &m);
+    assert_eq!(f.log_format, "prisma_release", "{run}");
+    let failing = f.failing_statement.as_ref().expect("located");
+    assert_eq!((failing.index, failing.exact), (3, true), "{run}");
+    assert_complete_refused(&db, &m, "statement 3 left an INVALID index");
+    assert!(!db.index_is_valid("User_email_key"), "nothing touched");
+}
