@@ -298,14 +298,24 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
         (true, Some(true)) => "present, edited since the failure".to_string(),
         (true, _) => "present, unchanged since the failure".to_string(),
     };
-    let _ = writeln!(out, "  local file:  {file}; {} statement(s)", d.statements);
+    let _ = writeln!(
+        out,
+        "  local file:  {file}; {} statement{}",
+        d.statements,
+        if d.statements == 1 { "" } else { "s" }
+    );
     match &d.failing_statement {
         Some(f) => {
             let exact = if f.exact { "" } else { " (best guess)" };
             let fragment = f
                 .fragment
                 .as_ref()
-                .map(|g| format!(", fragment {} of {} Prisma's adapter sent", g.number, g.of))
+                .map(|g| {
+                    format!(
+                        ", in fragment {} of the {} Prisma's adapter sent",
+                        g.number, g.of
+                    )
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -456,8 +466,9 @@ pub fn human_resolve(report: &Report<ResolveBody>) -> Human {
         ),
         Some(ResolveAction::Deleted) => writeln!(
             out.stdout,
-            "Deleted {} failed row(s) of migration {name}.",
-            report.body.rows.len()
+            "Deleted {} failed row{} of migration {name}.",
+            report.body.rows.len(),
+            if report.body.rows.len() == 1 { "" } else { "s" }
         ),
         _ => writeln!(out.stdout, "Migration {name} marked as rolled back."),
     };

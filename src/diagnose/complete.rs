@@ -153,6 +153,8 @@ pub struct Completed {
     pub execution: Execution,
     /// Statements run (the failing one and those after it).
     pub statements: usize,
+    /// The first statement run (1-based); the last is the file's last.
+    pub from: usize,
 }
 
 /// Runs the remaining statements and records the migration applied, keeping the failed row marked
@@ -181,10 +183,13 @@ pub fn run(session: &mut Session, d: &Diagnosis, local: &LocalMigration) -> Resu
         simple(session, "BEGIN", "starting the completion")?;
     }
     if let Err((index, error)) = remaining.execute(session) {
+        let failure = remaining.failure(&d.migration, index, &error);
         if transaction {
             let _ = session.client.batch_execute("ROLLBACK");
+        } else {
+            record_partial_completion(session, d, from, &failure);
         }
-        return Err(remaining.failure(&d.migration, index, &error));
+        return Err(failure);
     }
     if !transaction {
         simple(session, "BEGIN", "recording the completion")?;
@@ -196,6 +201,7 @@ pub fn run(session: &mut Session, d: &Diagnosis, local: &LocalMigration) -> Resu
                 row,
                 execution: remaining.execution,
                 statements: statements.len() - remaining.from,
+                from,
             })
         }
         Err(e) => {
@@ -203,6 +209,37 @@ pub fn run(session: &mut Session, d: &Diagnosis, local: &LocalMigration) -> Resu
             Err(e)
         }
     }
+}
+
+/// A statement-by-statement completion stopped partway: the statements before the failing one are
+/// committed now, so the failed row's logs must say so, or the next diagnosis would read Prisma's old
+/// log, take what `complete` committed for changes made by hand and refuse for the wrong reason. The
+/// new logs are prisma-release's own (the failing statement and the count committed, so `diagnose`
+/// locates it exactly and `complete` can run again once the cause is fixed), followed by a note on
+/// the earlier attempt. Written only while the row is still failed; best effort, like a failed deploy.
+fn record_partial_completion(session: &mut Session, d: &Diagnosis, from: usize, failure: &Error) {
+    let Error::MigrationFailed(failure) = failure else {
+        return;
+    };
+    let earlier = match &d.error.message {
+        Some(message) => format!(", where the logged error was: {}", first_line(message)),
+        None => String::new(),
+    };
+    let logs = format!(
+        "{}\nprisma-release: this was `--resolve-failed complete` running statements {from}–{} after \
+         an earlier failed attempt that had stopped at statement {from}{earlier}.\n",
+        failure.logs(),
+        failure.statements_total,
+    );
+    let _ = session.client.execute(
+        "UPDATE \"_prisma_migrations\" SET \"logs\" = $1 \
+         WHERE \"id\" = $2 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
+        &[&logs, &d.id],
+    );
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
 }
 
 /// The statements `complete` runs: from `from` (0-based) to the end of `script`.
@@ -306,9 +343,16 @@ impl Completed {
             Execution::Transaction => "in one transaction with its history rows",
             Execution::StatementByStatement => "statement by statement",
         };
+        let ran = match self.statements {
+            1 => format!("statement {}, which had never run,", self.from),
+            n => format!(
+                "statements {}–{}, which had never run,",
+                self.from,
+                self.from + n - 1
+            ),
+        };
         format!(
-            "Completed failed migration `{migration}`: ran the {} statement(s) that never ran {how}; the failed row is kept, marked rolled back",
-            self.statements
+            "Completed failed migration `{migration}`: ran {ran} {how}; the failed row is kept, marked rolled back"
         )
     }
 }

@@ -236,7 +236,8 @@ fn dollar_body_is_located_explained_and_completed() {
     human.expect_code(10);
     for needle in [
         "error:       no SQLSTATE in the log: unterminated dollar-quoted string at or near \"$$",
-        "failed at:   statement 2 (line 5), fragment 2 of 6 Prisma's adapter sent:",
+        "local file:  present, unchanged since the failure; 3 statements\n",
+        "failed at:   statement 2 (line 5), in fragment 2 of the 6 Prisma's adapter sent:",
         "present, committed before the failure",
         "complete:    possible: prisma-release deploy --resolve-failed complete runs statements 2–3",
         "ALTER TABLE \"User\" DROP COLUMN \"updatedAt\";",
@@ -683,4 +684,73 @@ CREATE UNIQUE INDEX CONCURRENTLY \"User_email_key\" ON \"User\"(\"email\");\n";
     assert_eq!((failing.index, failing.exact), (3, true), "{run}");
     assert_complete_refused(&db, &m, "statement 3 left an INVALID index");
     assert!(!db.index_is_valid("User_email_key"), "nothing touched");
+}
+
+#[test]
+fn a_statement_by_statement_completion_that_fails_partway_says_so_in_the_logs() {
+    // The CIC makes `complete` run statement by statement: 2 and 3 commit, 4 fails.
+    const SQL: &str = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n\
+CREATE FUNCTION six() RETURNS int AS $$ SELECT 6; $$ LANGUAGE sql;\n\
+CREATE INDEX CONCURRENTLY \"User_a_idx\" ON \"User\"(\"a\");\n\
+ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    let id = adapter_failure(&db, &m, SQL);
+    let run = cli(&db, &m, &["deploy", "--resolve-failed", "complete"]);
+    run.expect_code(11);
+    assert!(db.index_exists("User_a_idx"), "statement 3 committed");
+    let rows = rows_named(&db, NAME);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert!(rows[0].id == id && !rows[0].finished && !rows[0].rolled_back);
+    let logs = rows[0].logs.as_deref().unwrap_or("");
+    for needle in [
+        "3 of 4 statements were committed before the failure",
+        "Failing statement 4 of 4 (line 4)",
+        "this was `--resolve-failed complete` running statements 2–4 after an earlier failed attempt that had stopped at statement 2",
+    ] {
+        assert!(logs.contains(needle), "missing {needle:?} in\n{logs}");
+    }
+
+    // The next diagnosis reads the new logs: statement 4 failed, 1–3 are in; fixed, complete finishes.
+    let (run, f) = diagnosis(&db, &m);
+    assert_eq!(f.log_format, "prisma_release", "{run}");
+    let failing = f.failing_statement.as_ref().expect("located");
+    assert_eq!((failing.index, failing.exact), (4, true), "{run}");
+    assert!(f.complete.possible, "{run}");
+    db.execute("CREATE TABLE \"Nope\" (\"id\" INTEGER);");
+    let (run, report) = deploy_json(&db, &m, &["--resolve-failed", "complete"]);
+    run.success();
+    assert_eq!(report.resolved.len(), 1, "{run}");
+    let rows = rows_named(&db, NAME);
+    assert!(rows[0].rolled_back && rows[1].finished, "{rows:#?}");
+    assert!(db.column_exists("Nope", "b"));
+}
+
+#[test]
+fn human_output_counts_in_words() {
+    // One statement left to run: "statement 2", never "1 statement(s)".
+    let script = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n-- note: this; that\nALTER TABLE \"User\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    adapter_failure(&db, &m, script);
+    let human = cli(&db, &m, &["diagnose"]);
+    assert!(
+        human
+            .stdout
+            .contains("unchanged since the failure; 2 statements\n"),
+        "{human}"
+    );
+    let run = cli(&db, &m, &["deploy", "--resolve-failed", "complete"]);
+    run.success();
+    let done = format!(
+        "Completed failed migration `{NAME}`: ran statement 2, which had never run, in one transaction with its history rows"
+    );
+    assert!(
+        run.stderr.contains(&done) || run.stdout.contains(&done),
+        "{run}"
+    );
+    assert!(
+        !format!("{}{}", run.stdout, run.stderr).contains("(s)"),
+        "{run}"
+    );
 }
