@@ -378,6 +378,13 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
     if d.complete.possible && !d.revert_steps.is_empty() {
         out.push_str("  or, to undo it instead:\n");
         render_steps(out, &d.revert_steps);
+    } else if !d.complete.possible && !d.revert_steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "  or, to finish it by hand instead: run the statements that never ran, then\n    \
+             prisma-release resolve --applied \"{0}\"   (or npx prisma migrate resolve --applied \"{0}\")",
+            d.migration
+        );
     }
 }
 

@@ -525,6 +525,17 @@ fn complete_refuses_a_killed_process() {
     insert_failed_row(&db, NAME, &m.checksum(NAME), None, STARTED_AT);
     let (run, f) = diagnosis(&db, &m);
     assert_eq!(f.log_format, "empty", "{run}");
+    assert!(
+        !f.next_steps.iter().any(|s| s.command.contains("--applied")),
+        "marking it applied is an alternative, not a step after the reverts\n{run}"
+    );
+    let human = cli(&db, &m, &["diagnose"]);
+    assert!(
+        human.stdout.contains(&format!(
+            "  or, to finish it by hand instead: run the statements that never ran, then\n    prisma-release resolve --applied \"{NAME}\""
+        )),
+        "{human}"
+    );
     assert_complete_refused(&db, &m, "the logs are empty");
 }
 
@@ -753,4 +764,82 @@ fn human_output_counts_in_words() {
         !format!("{}{}", run.stdout, run.stderr).contains("(s)"),
         "{run}"
     );
+}
+
+/// Follows `next_steps` literally (a bug in the SQL itself fixed first, as a user would), then
+/// `deploy` succeeds and the migration really ran (not merely marked applied).
+fn follow_next_steps_then_deploy(db: &TestDb, m: &Migrations, fixed: Option<&str>) {
+    let (run, f) = diagnosis(db, m);
+    assert!(!f.next_steps.is_empty(), "{run}");
+    if let Some(sql) = fixed {
+        m.add(NAME, sql);
+    }
+    follow(db, m, &f.next_steps);
+    let deploy = cli(db, m, &["deploy"]);
+    deploy.success();
+    assert!(
+        rows_named(db, NAME)
+            .iter()
+            .any(|r| r.finished && !r.rolled_back && r.steps == 1),
+        "{NAME} run and applied (not merely marked applied) after following\n{run}\n{deploy}"
+    );
+    cli(db, m, &["status"]).success();
+}
+
+#[test]
+fn every_case_s_next_steps_followed_literally_let_deploy_succeed() {
+    const IDEMPOTENT: &str = "CREATE EXTENSION IF NOT EXISTS plpgsql;\n\
+CREATE TABLE IF NOT EXISTS \"Tag\" (\"id\" SERIAL NOT NULL);\n\
+-- backfill; later\nALTER TABLE \"User\" ADD COLUMN \"tag\" INTEGER;\n";
+    let comment = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n-- note: this; that\nALTER TABLE \"User\" ADD COLUMN \"b\" INTEGER;\n";
+    let string = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\nINSERT INTO \"User\" (\"email\") VALUES ('x;y');\n";
+    // Adapter failures on the `User` table: completed, or (IF NOT EXISTS) resolved by `safe`.
+    for script in [DOLLAR, comment, string, TYPE_AND_COLUMNS, IDEMPOTENT] {
+        let db = fresh_db();
+        let m = Migrations::new();
+        adapter_failure(&db, &m, script);
+        follow_next_steps_then_deploy(&db, &m, None);
+    }
+    // A foreign key dropped and re-added after (then before) a real bug.
+    let after =
+        format!("{READD}\nCREATE FUNCTION two() RETURNS int AS $$ SELECT 2; $$ LANGUAGE sql;\n");
+    for (script, fixed) in [
+        (after.clone(), None),
+        (format!("SELECT 1/0;\n{READD}"), Some(READD)),
+    ] {
+        let db = fresh_db();
+        let m = Migrations::new();
+        ab_failure(&db, &m, &script);
+        follow_next_steps_then_deploy(&db, &m, fixed);
+    }
+    // The native engine's whole-file failure, bug fixed.
+    const NATIVE: &str = "CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"Nope\" ADD COLUMN \"x\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(INIT, INIT_SQL)
+        .add(NAME, NATIVE);
+    create_prisma_table(&db);
+    db.execute(INIT_SQL);
+    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
+    let error = run_like_native_engine(&db, NATIVE);
+    let logs = native_engine_logs(NAME, NATIVE, &error);
+    insert_failed_row(&db, NAME, &m.checksum(NAME), Some(&logs), STARTED_AT);
+    follow_next_steps_then_deploy(
+        &db,
+        &m,
+        Some("CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"User\" ADD COLUMN \"x\" INTEGER;\n"),
+    );
+    // A process killed after statement 1 committed: the printed reverts, then a plain deploy.
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(INIT, INIT_SQL)
+        .add(NAME, DOLLAR);
+    create_prisma_table(&db);
+    db.execute(INIT_SQL);
+    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
+    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
+    insert_failed_row(&db, NAME, &m.checksum(NAME), None, STARTED_AT);
+    follow_next_steps_then_deploy(&db, &m, None);
 }
