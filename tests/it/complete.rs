@@ -137,6 +137,11 @@ fn assert_complete_refused(db: &TestDb, m: &Migrations, reason: &str) {
         run.stderr.contains("cannot be completed") && run.stderr.contains(reason),
         "{run}"
     );
+    assert!(
+        run.stderr
+            .contains("nothing was changed; run the next steps prisma-release diagnose lists"),
+        "{run}"
+    );
     assert_eq!(history_snapshot(db), before, "nothing touched\n{run}");
     let run = cli(db, m, &["resolve", "--complete", NAME, "--format", "json"]);
     run.expect_code(10);
