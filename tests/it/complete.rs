@@ -60,14 +60,34 @@ fn run_like_adapter(db: &TestDb, sql: &str) -> postgres::Error {
     panic!("the adapter was supposed to fail on:\n{sql}");
 }
 
-/// `init` applied by Prisma, then `sql` failed through the adapter: returns the failed row's id.
-fn adapter_failure(db: &TestDb, m: &Migrations, sql: &str) -> String {
+/// The migrations folder holds `init` and `sql` (as `NAME`), and Prisma has applied `init`.
+fn init_applied(db: &TestDb, m: &Migrations, sql: &str) {
     m.lock_file(POSTGRES_LOCK_TOML)
         .add(INIT, INIT_SQL)
         .add(NAME, sql);
     create_prisma_table(db);
     db.execute(INIT_SQL);
     insert_applied_row(db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
+}
+
+/// `init` applied by Prisma, then `sql` failed through the native engine (one transaction).
+fn native_engine_failure(db: &TestDb, m: &Migrations, sql: &str) {
+    init_applied(db, m, sql);
+    let error = run_like_native_engine(db, sql);
+    let logs = native_engine_logs(NAME, sql, &error);
+    insert_failed_row(db, NAME, &m.checksum(NAME), Some(&logs), STARTED_AT);
+}
+
+/// `init` applied by Prisma, statement 1 of `DOLLAR` committed, and a failed row with `logs`.
+fn dollar_failure_logged(db: &TestDb, m: &Migrations, logs: Option<&str>) {
+    init_applied(db, m, DOLLAR);
+    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
+    insert_failed_row(db, NAME, &m.checksum(NAME), logs, STARTED_AT);
+}
+
+/// `init` applied by Prisma, then `sql` failed through the adapter: returns the failed row's id.
+fn adapter_failure(db: &TestDb, m: &Migrations, sql: &str) -> String {
+    init_applied(db, m, sql);
     let error = run_like_adapter(db, sql);
     let logs = adapter_logs(NAME, &error);
     insert_failed_row(db, NAME, &m.checksum(NAME), Some(&logs), STARTED_AT)
@@ -497,20 +517,7 @@ fn complete_refuses_the_native_engines_whole_file_failure() {
     const SQL: &str = "CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"Nope\" ADD COLUMN \"x\" INTEGER;\n";
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, SQL);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    let error = run_like_native_engine(&db, SQL);
-    insert_failed_row(
-        &db,
-        NAME,
-        &m.checksum(NAME),
-        Some(&native_engine_logs(NAME, SQL, &error)),
-        STARTED_AT,
-    );
+    native_engine_failure(&db, &m, SQL);
     let (run, f) = diagnosis(&db, &m);
     assert_eq!(f.verdict, "not_applied", "{run}");
     assert_complete_refused(&db, &m, "native engine ran the file as one transaction");
@@ -520,14 +527,7 @@ fn complete_refuses_the_native_engines_whole_file_failure() {
 fn complete_refuses_a_killed_process() {
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, DOLLAR);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
-    insert_failed_row(&db, NAME, &m.checksum(NAME), None, STARTED_AT);
+    dollar_failure_logged(&db, &m, None);
     let (run, f) = diagnosis(&db, &m);
     assert_eq!(f.log_format, "empty", "{run}");
     assert!(
@@ -634,19 +634,10 @@ ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
 fn complete_refuses_logs_in_a_format_it_does_not_recognise() {
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, DOLLAR);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
-    insert_failed_row(
+    dollar_failure_logged(
         &db,
-        NAME,
-        &m.checksum(NAME),
+        &m,
         Some("deployment aborted by the release script (exit 1)"),
-        STARTED_AT,
     );
     let (run, f) = diagnosis(&db, &m);
     assert_eq!(f.log_format, "unrecognized", "{run}");
@@ -821,15 +812,7 @@ CREATE TABLE IF NOT EXISTS \"Tag\" (\"id\" SERIAL NOT NULL);\n\
     const NATIVE: &str = "CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"Nope\" ADD COLUMN \"x\" INTEGER;\n";
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, NATIVE);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    let error = run_like_native_engine(&db, NATIVE);
-    let logs = native_engine_logs(NAME, NATIVE, &error);
-    insert_failed_row(&db, NAME, &m.checksum(NAME), Some(&logs), STARTED_AT);
+    native_engine_failure(&db, &m, NATIVE);
     follow_next_steps_then_deploy(
         &db,
         &m,
@@ -838,13 +821,6 @@ CREATE TABLE IF NOT EXISTS \"Tag\" (\"id\" SERIAL NOT NULL);\n\
     // A process killed after statement 1 committed: the printed reverts, then a plain deploy.
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, DOLLAR);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
-    insert_failed_row(&db, NAME, &m.checksum(NAME), None, STARTED_AT);
+    dollar_failure_logged(&db, &m, None);
     follow_next_steps_then_deploy(&db, &m, None);
 }
