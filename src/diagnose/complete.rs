@@ -230,16 +230,12 @@ fn record_partial_completion(
         None => String::new(),
     };
     let logs = format!(
-        "{}\nprisma-release: this was `--resolve-failed complete` running statements {from}–{} after \
-         an earlier failed attempt that had stopped at statement {from}{earlier}.\n",
+        "{}\nprisma-release: this was a completion (`--resolve-failed complete`) running statements \
+         {from}–{} after an earlier failed attempt that had stopped at statement {from}{earlier}.\n",
         failure.logs(),
         failure.statements_total,
     );
-    let _ = session.client.execute(
-        "UPDATE \"_prisma_migrations\" SET \"logs\" = $1 \
-         WHERE \"id\" = $2 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
-        &[&logs, &d.id],
-    );
+    let _ = history::record_failed_logs(session, &d.id, &logs);
 }
 
 fn first_line(text: &str) -> &str {

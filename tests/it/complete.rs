@@ -713,7 +713,7 @@ ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
     for needle in [
         "3 of 4 statements were committed before the failure",
         "Failing statement 4 of 4 (line 4)",
-        "this was `--resolve-failed complete` running statements 2–4 after an earlier failed attempt that had stopped at statement 2",
+        "this was a completion (`--resolve-failed complete`) running statements 2–4 after an earlier failed attempt that had stopped at statement 2",
     ] {
         assert!(logs.contains(needle), "missing {needle:?} in\n{logs}");
     }
