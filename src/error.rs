@@ -190,8 +190,8 @@ impl Error {
                 names.first().map(String::as_str).unwrap_or("<name>")
             )),
             Error::CompleteRefused { name, .. } => describe(FAILED_IN_DATABASE, "resolve/complete_refused", None, format!(
-                "nothing was changed; read prisma-release diagnose, then revert by hand and run \
-                 prisma-release resolve --rolled-back \"{name}\""
+                "nothing was changed; run the next steps prisma-release diagnose lists for \"{name}\" \
+                 (--resolve-failed safe when nothing of it was applied, else its reverts)"
             )),
             Error::MigrationFailed(failure) => describe(MIGRATION_FAILED, "migration/failed", Some("P3018"), failure.hint()),
             Error::LockWaitExhausted(exhausted) => describe(MIGRATION_FAILED, "migration/lock_timeout", Some("P3018"), exhausted.hint()),

@@ -302,14 +302,24 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
         (true, Some(true)) => "present, edited since the failure".to_string(),
         (true, _) => "present, unchanged since the failure".to_string(),
     };
-    let _ = writeln!(out, "  local file:  {file}; {} statement(s)", d.statements);
+    let _ = writeln!(
+        out,
+        "  local file:  {file}; {} statement{}",
+        d.statements,
+        if d.statements == 1 { "" } else { "s" }
+    );
     match &d.failing_statement {
         Some(f) => {
             let exact = if f.exact { "" } else { " (best guess)" };
             let fragment = f
                 .fragment
                 .as_ref()
-                .map(|g| format!(", fragment {} of {} Prisma's adapter sent", g.number, g.of))
+                .map(|g| {
+                    format!(
+                        ", in fragment {} of the {} Prisma's adapter sent",
+                        g.number, g.of
+                    )
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -372,6 +382,13 @@ pub fn render_diagnosis(out: &mut String, d: &Diagnosis) {
     if d.complete.possible && !d.revert_steps.is_empty() {
         out.push_str("  or, to undo it instead:\n");
         render_steps(out, &d.revert_steps);
+    } else if !d.complete.possible && !d.revert_steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "  or, to finish it by hand instead: run the statements that never ran, then\n    \
+             prisma-release resolve --applied \"{0}\"   (or npx prisma migrate resolve --applied \"{0}\")",
+            d.migration
+        );
     }
 }
 
@@ -460,8 +477,9 @@ pub fn human_resolve(report: &Report<ResolveBody>) -> Human {
         ),
         Some(ResolveAction::Deleted) => writeln!(
             out.stdout,
-            "Deleted {} failed row(s) of migration {name}.",
-            report.body.rows.len()
+            "Deleted {} failed row{} of migration {name}.",
+            report.body.rows.len(),
+            if report.body.rows.len() == 1 { "" } else { "s" }
         ),
         _ => writeln!(out.stdout, "Migration {name} marked as rolled back."),
     };

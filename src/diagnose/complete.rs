@@ -153,6 +153,8 @@ pub struct Completed {
     pub execution: Execution,
     /// Statements run (the failing one and those after it).
     pub statements: usize,
+    /// The first statement run (1-based); the last is the file's last.
+    pub from: usize,
 }
 
 /// Runs the remaining statements and records the migration applied, keeping the failed row marked
@@ -176,33 +178,68 @@ pub fn run(session: &mut Session, d: &Diagnosis, local: &LocalMigration) -> Resu
         from: from - 1,
         execution: execution_for(script, &statements[from - 1..]),
     };
-    let transaction = remaining.execution == Execution::Transaction;
-    if transaction {
-        simple(session, "BEGIN", "starting the completion")?;
-    }
-    if let Err((index, error)) = remaining.execute(session) {
-        if transaction {
-            let _ = session.client.batch_execute("ROLLBACK");
-        }
-        return Err(remaining.failure(&d.migration, index, &error));
-    }
-    if !transaction {
+    remaining.apply(session, d)?;
+    let open = remaining.execution == Execution::Transaction;
+    let row = record_and_commit(session, d, &checksum, (from, statements.len()), open)?;
+    Ok(Completed {
+        row,
+        execution: remaining.execution,
+        statements: statements.len() - remaining.from,
+        from,
+    })
+}
+
+/// Writes the rows ([`record`]) and commits: in the transaction the statements ran in when `open`,
+/// else in a new one. The pair is (first statement run, last statement).
+fn record_and_commit(
+    session: &mut Session,
+    d: &Diagnosis,
+    checksum: &str,
+    (from, total): (usize, usize),
+    open: bool,
+) -> Result<String> {
+    if !open {
         simple(session, "BEGIN", "recording the completion")?;
     }
-    match record(session, d, &checksum, from, statements.len()) {
+    match record(session, d, checksum, from, total) {
         Ok(row) => {
             simple(session, "COMMIT", "committing the completion")?;
-            Ok(Completed {
-                row,
-                execution: remaining.execution,
-                statements: statements.len() - remaining.from,
-            })
+            Ok(row)
         }
         Err(e) => {
             let _ = session.client.batch_execute("ROLLBACK");
             Err(e)
         }
     }
+}
+
+/// A statement-by-statement completion stopped partway: the statements before the failing one are
+/// committed now, so the failed row's logs must say so, or the next diagnosis would read Prisma's old
+/// log, take what `complete` committed for changes made by hand and refuse for the wrong reason. The
+/// new logs are prisma-release's own (the failing statement and the count committed, so `diagnose`
+/// locates it exactly and `complete` can run again once the cause is fixed), followed by a note on
+/// the earlier attempt. Written only while the row is still failed; best effort, like a failed deploy.
+fn record_partial_completion(
+    session: &mut Session,
+    d: &Diagnosis,
+    from: usize,
+    failure: &MigrationFailure,
+) {
+    let earlier = match &d.error.message {
+        Some(message) => format!(", where the logged error was: {}", first_line(message)),
+        None => String::new(),
+    };
+    let logs = format!(
+        "{}\nprisma-release: this was a completion (`--resolve-failed complete`) running statements \
+         {from}–{} after an earlier failed attempt that had stopped at statement {from}{earlier}.\n",
+        failure.logs(),
+        failure.statements_total,
+    );
+    let _ = history::record_failed_logs(session, &d.id, &logs);
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
 }
 
 /// The statements `complete` runs: from `from` (0-based) to the end of `script`.
@@ -214,6 +251,26 @@ struct Remaining<'a> {
 }
 
 impl Remaining<'_> {
+    /// Runs the remaining statements: in one transaction left open for the rows, or one by one. On
+    /// an error the transaction is rolled back, or (one by one) the failed row's logs say how far
+    /// it got; the error is that of a failed deploy (exit 11).
+    fn apply(&self, session: &mut Session, d: &Diagnosis) -> Result<()> {
+        let transaction = self.execution == Execution::Transaction;
+        if transaction {
+            simple(session, "BEGIN", "starting the completion")?;
+        }
+        let Err((index, error)) = self.execute(session) else {
+            return Ok(());
+        };
+        let failure = self.failure(&d.migration, index, &error);
+        if transaction {
+            let _ = session.client.batch_execute("ROLLBACK");
+        } else {
+            record_partial_completion(session, d, self.from + 1, &failure);
+        }
+        Err(Error::MigrationFailed(Box::new(failure)))
+    }
+
     /// Runs each remaining statement; the first error stops, with its statement's index.
     fn execute(&self, session: &mut Session) -> std::result::Result<(), (usize, postgres::Error)> {
         for (index, statement) in self.statements.iter().enumerate().skip(self.from) {
@@ -225,12 +282,12 @@ impl Remaining<'_> {
         Ok(())
     }
 
-    /// The error of a failed statement, in the shape of a failed deploy (exit 11).
-    fn failure(&self, migration: &str, index: usize, error: &postgres::Error) -> Error {
+    /// A failed statement, in the shape of a failed deploy.
+    fn failure(&self, migration: &str, index: usize, error: &postgres::Error) -> MigrationFailure {
         let statement = &self.statements[index];
         let db = error.as_db_error();
         let transaction = self.execution == Execution::Transaction;
-        Error::MigrationFailed(Box::new(MigrationFailure {
+        MigrationFailure {
             migration: migration.to_string(),
             execution: self.execution,
             sqlstate: db.map(|e| e.code().code().to_string()),
@@ -247,7 +304,7 @@ impl Remaining<'_> {
             statements_committed: if transaction { self.from } else { index },
             rolled_back: transaction,
             invalid_index: None,
-        }))
+        }
     }
 }
 
@@ -306,9 +363,16 @@ impl Completed {
             Execution::Transaction => "in one transaction with its history rows",
             Execution::StatementByStatement => "statement by statement",
         };
+        let ran = match self.statements {
+            1 => format!("statement {}, which had never run,", self.from),
+            n => format!(
+                "statements {}–{}, which had never run,",
+                self.from,
+                self.from + n - 1
+            ),
+        };
         format!(
-            "Completed failed migration `{migration}`: ran the {} statement(s) that never ran {how}; the failed row is kept, marked rolled back",
-            self.statements
+            "Completed failed migration `{migration}`: ran {ran} {how}; the failed row is kept, marked rolled back"
         )
     }
 }

@@ -105,19 +105,14 @@ fn evaluate_column(
     exists: bool,
     type_name: Option<&str>,
 ) -> Result<Observation> {
-    let row = session
-        .client
-        .query_typed_opt(
-            "SELECT format_type(a.atttypid, a.atttypmod), a.atttypid = to_regtype(NULLIF($3, '')) \
-             FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 \
-             AND a.attnum > 0 AND NOT a.attisdropped",
-            &[
-                (&table.quoted(), Type::TEXT),
-                (&column, Type::TEXT),
-                (&type_name.unwrap_or(""), Type::TEXT),
-            ],
-        )
-        .map_err(|e| session.query_error("probing a column", e))?;
+    let row = catalog_row(
+        session,
+        "SELECT format_type(a.atttypid, a.atttypmod), a.atttypid = to_regtype(NULLIF($3, '')) \
+         FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 \
+         AND a.attnum > 0 AND NOT a.attisdropped",
+        &[&table.quoted(), column, type_name.unwrap_or("")],
+        "probing a column",
+    )?;
     let Some(row) = row else {
         return Ok(Observation::plain(!exists));
     };
@@ -149,45 +144,54 @@ fn evaluate_constraint(
     exists: bool,
     definition: Option<&str>,
 ) -> Result<Observation> {
-    let row = session
-        .client
-        .query_typed_opt(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
-             WHERE conrelid = to_regclass($1) AND conname = $2",
-            &[(&table.quoted(), Type::TEXT), (&name, Type::TEXT)],
-        )
-        .map_err(|e| session.query_error("probing a constraint", e))?;
+    let row = catalog_row(
+        session,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = to_regclass($1) AND conname = $2",
+        &[&table.quoted(), name],
+        "probing a constraint",
+    )?;
     let Some(row) = row else {
         return Ok(Observation::plain(!exists));
     };
     let actual: String = row.get(0);
+    let object = format!("constraint {}", crate::connect::quote_ident(name));
+    Ok(by_definition(exists, definition, &actual, &object))
+}
+
+/// An object of the right name counts as the statement's only with the statement's definition.
+fn by_definition(
+    exists: bool,
+    definition: Option<&str>,
+    actual: &str,
+    object: &str,
+) -> Observation {
     match definition {
-        Some(expected) if exists && normalize_definition(&actual) != expected => Ok(Observation {
+        Some(expected) if exists && normalize_definition(actual) != expected => Observation {
             present: false,
             note: Some(format!(
-                "constraint {} exists with another definition ({actual})",
-                crate::connect::quote_ident(name)
+                "{object} exists with another definition ({actual})"
             )),
             invalid: false,
-        }),
-        _ => Ok(Observation::plain(exists)),
+        },
+        _ => Observation::plain(exists),
     }
 }
 
+/// An index is there only valid and with the migration's definition; an INVALID one is named.
 fn evaluate_index(
     session: &mut Session,
     name: &QualifiedName,
     exists: bool,
     definition: Option<&str>,
 ) -> Result<Observation> {
-    let row = session
-        .client
-        .query_typed_opt(
-            "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i \
-             WHERE i.indexrelid = to_regclass($1)",
-            &[(&name.quoted(), Type::TEXT)],
-        )
-        .map_err(|e| session.query_error("probing an index", e))?;
+    let row = catalog_row(
+        session,
+        "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+         WHERE i.indexrelid = to_regclass($1)",
+        &[&name.quoted()],
+        "probing an index",
+    )?;
     let Some(row) = row else {
         return Ok(Observation::plain(!exists));
     };
@@ -204,17 +208,8 @@ fn evaluate_index(
             invalid: true,
         });
     }
-    match definition {
-        Some(expected) if exists && normalize_definition(&actual) != expected => Ok(Observation {
-            present: false,
-            note: Some(format!(
-                "index {} exists with another definition ({actual})",
-                name.quoted()
-            )),
-            invalid: false,
-        }),
-        _ => Ok(Observation::plain(exists)),
-    }
+    let object = format!("index {}", name.quoted());
+    Ok(by_definition(exists, definition, &actual, &object))
 }
 
 fn relation_exists(session: &mut Session, name: &QualifiedName) -> Result<bool> {
@@ -230,19 +225,28 @@ fn column_exists(session: &mut Session, table: &QualifiedName, column: &str) -> 
         session,
         "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) \
          AND attname = $2 AND attnum > 0 AND NOT attisdropped)",
-        &[&table.quoted(), &column.to_string()],
+        &[&table.quoted(), column],
     )
 }
 
-/// Runs a boolean catalog query with text parameters (one round trip).
-fn flag(session: &mut Session, sql: &str, params: &[&String]) -> Result<bool> {
+/// Runs a catalog query with text parameters that returns at most one row.
+fn catalog_row(
+    session: &mut Session,
+    sql: &str,
+    params: &[&str],
+    context: &str,
+) -> Result<Option<postgres::Row>> {
     let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
         .iter()
-        .map(|p| (*p as &(dyn ToSql + Sync), Type::TEXT))
+        .map(|p| (p as &(dyn ToSql + Sync), Type::TEXT))
         .collect();
     session
         .client
-        .query_typed_one(sql, &typed)
-        .map(|row| row.get(0))
-        .map_err(|e| session.query_error("probing the catalog", e))
+        .query_typed_opt(sql, &typed)
+        .map_err(|e| session.query_error(context, e))
+}
+
+/// Runs a boolean catalog query with text parameters (one round trip).
+fn flag(session: &mut Session, sql: &str, params: &[&str]) -> Result<bool> {
+    Ok(catalog_row(session, sql, params, "probing the catalog")?.is_some_and(|row| row.get(0)))
 }

@@ -4,7 +4,9 @@
 //! recognised effect, newest first so dependents go before what they depend on (a column using a type
 //! is dropped before the type), and an explicit "no automatic revert for statement N" line for anything
 //! else — never a silent gap. When the failure is located exactly, finishing the migration
-//! (`--resolve-failed complete`) comes first and the reverts are the alternative.
+//! (`--resolve-failed complete`) comes first and the reverts are the alternative. The Prisma CLI
+//! steps (`tool: prisma`) are always the same move with the other tool; the others, run in order,
+//! are one path that works.
 
 use super::complete::Completion;
 use super::{Effect, NextStep, Tool, Verdict};
@@ -79,15 +81,14 @@ pub fn steps(name: &str, verdict: Verdict, effects: &[Effect], completion: &Comp
                 "prisma-release deploy --resolve-failed safe".into(),
                 "resolve it (nothing was applied) and deploy again",
             ));
-            next.extend(rolled_back(name, ""));
+            let [_, prisma] = rolled_back(name, "or, with the Prisma CLI: ");
+            next.push(prisma);
         }
         Verdict::FullyApplied => next.extend(applied(name, "")),
+        // The reverts are the path; finishing by hand (then `resolve --applied`) is an alternative the
+        // human output mentions apart, so that running these steps in order is always right.
         Verdict::PartiallyApplied | Verdict::Unknown if !completion.possible => {
             next.extend(revert.iter().cloned());
-            next.extend(applied(
-                name,
-                "instead, after completing the remaining statements by hand: ",
-            ));
         }
         _ => {}
     }

@@ -60,14 +60,34 @@ fn run_like_adapter(db: &TestDb, sql: &str) -> postgres::Error {
     panic!("the adapter was supposed to fail on:\n{sql}");
 }
 
-/// `init` applied by Prisma, then `sql` failed through the adapter: returns the failed row's id.
-fn adapter_failure(db: &TestDb, m: &Migrations, sql: &str) -> String {
+/// The migrations folder holds `init` and `sql` (as `NAME`), and Prisma has applied `init`.
+fn init_applied(db: &TestDb, m: &Migrations, sql: &str) {
     m.lock_file(POSTGRES_LOCK_TOML)
         .add(INIT, INIT_SQL)
         .add(NAME, sql);
     create_prisma_table(db);
     db.execute(INIT_SQL);
     insert_applied_row(db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
+}
+
+/// `init` applied by Prisma, then `sql` failed through the native engine (one transaction).
+fn native_engine_failure(db: &TestDb, m: &Migrations, sql: &str) {
+    init_applied(db, m, sql);
+    let error = run_like_native_engine(db, sql);
+    let logs = native_engine_logs(NAME, sql, &error);
+    insert_failed_row(db, NAME, &m.checksum(NAME), Some(&logs), STARTED_AT);
+}
+
+/// `init` applied by Prisma, statement 1 of `DOLLAR` committed, and a failed row with `logs`.
+fn dollar_failure_logged(db: &TestDb, m: &Migrations, logs: Option<&str>) {
+    init_applied(db, m, DOLLAR);
+    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
+    insert_failed_row(db, NAME, &m.checksum(NAME), logs, STARTED_AT);
+}
+
+/// `init` applied by Prisma, then `sql` failed through the adapter: returns the failed row's id.
+fn adapter_failure(db: &TestDb, m: &Migrations, sql: &str) -> String {
+    init_applied(db, m, sql);
     let error = run_like_adapter(db, sql);
     let logs = adapter_logs(NAME, &error);
     insert_failed_row(db, NAME, &m.checksum(NAME), Some(&logs), STARTED_AT)
@@ -135,6 +155,11 @@ fn assert_complete_refused(db: &TestDb, m: &Migrations, reason: &str) {
     run.expect_code(10);
     assert!(
         run.stderr.contains("cannot be completed") && run.stderr.contains(reason),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("nothing was changed; run the next steps prisma-release diagnose lists"),
         "{run}"
     );
     assert_eq!(history_snapshot(db), before, "nothing touched\n{run}");
@@ -236,7 +261,8 @@ fn dollar_body_is_located_explained_and_completed() {
     human.expect_code(10);
     for needle in [
         "error:       no SQLSTATE in the log: unterminated dollar-quoted string at or near \"$$",
-        "failed at:   statement 2 (line 5), fragment 2 of 6 Prisma's adapter sent:",
+        "local file:  present, unchanged since the failure; 3 statements\n",
+        "failed at:   statement 2 (line 5), in fragment 2 of the 6 Prisma's adapter sent:",
         "present, committed before the failure",
         "complete:    possible: prisma-release deploy --resolve-failed complete runs statements 2–3",
         "ALTER TABLE \"User\" DROP COLUMN \"updatedAt\";",
@@ -491,20 +517,7 @@ fn complete_refuses_the_native_engines_whole_file_failure() {
     const SQL: &str = "CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"Nope\" ADD COLUMN \"x\" INTEGER;\n";
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, SQL);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    let error = run_like_native_engine(&db, SQL);
-    insert_failed_row(
-        &db,
-        NAME,
-        &m.checksum(NAME),
-        Some(&native_engine_logs(NAME, SQL, &error)),
-        STARTED_AT,
-    );
+    native_engine_failure(&db, &m, SQL);
     let (run, f) = diagnosis(&db, &m);
     assert_eq!(f.verdict, "not_applied", "{run}");
     assert_complete_refused(&db, &m, "native engine ran the file as one transaction");
@@ -514,16 +527,20 @@ fn complete_refuses_the_native_engines_whole_file_failure() {
 fn complete_refuses_a_killed_process() {
     let db = fresh_db();
     let m = Migrations::new();
-    m.lock_file(POSTGRES_LOCK_TOML)
-        .add(INIT, INIT_SQL)
-        .add(NAME, DOLLAR);
-    create_prisma_table(&db);
-    db.execute(INIT_SQL);
-    insert_applied_row(&db, INIT, &m.checksum(INIT), "2025-01-07 10:00:00+00");
-    db.execute("ALTER TABLE \"User\" ADD COLUMN \"updatedAt\" TIMESTAMP(3);");
-    insert_failed_row(&db, NAME, &m.checksum(NAME), None, STARTED_AT);
+    dollar_failure_logged(&db, &m, None);
     let (run, f) = diagnosis(&db, &m);
     assert_eq!(f.log_format, "empty", "{run}");
+    assert!(
+        !f.next_steps.iter().any(|s| s.command.contains("--applied")),
+        "marking it applied is an alternative, not a step after the reverts\n{run}"
+    );
+    let human = cli(&db, &m, &["diagnose"]);
+    assert!(
+        human.stdout.contains(&format!(
+            "  or, to finish it by hand instead: run the statements that never ran, then\n    prisma-release resolve --applied \"{NAME}\""
+        )),
+        "{human}"
+    );
     assert_complete_refused(&db, &m, "the logs are empty");
 }
 
@@ -611,4 +628,199 @@ ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
         Some(0),
         "statement 2 rolled back with the rest"
     );
+}
+
+#[test]
+fn complete_refuses_logs_in_a_format_it_does_not_recognise() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    dollar_failure_logged(
+        &db,
+        &m,
+        Some("deployment aborted by the release script (exit 1)"),
+    );
+    let (run, f) = diagnosis(&db, &m);
+    assert_eq!(f.log_format, "unrecognized", "{run}");
+    assert!(!f.complete.possible, "{run}");
+    assert_complete_refused(&db, &m, "logs are in a format this tool does not recognise");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM pg_proc WHERE proname = 'touch_updated_at'"),
+        Some(0),
+        "nothing of the migration ran"
+    );
+}
+
+#[test]
+fn complete_refuses_when_an_earlier_statement_was_cut_and_run_piece_by_piece() {
+    // Statement 1 holds `; SELECT 1` in a trailing comment: the adapter sends `ALTER … -- first` and
+    // `SELECT 1` on their own (both succeed), then statement 2 fails on a missing table.
+    let sql = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER -- first; SELECT 1\n;\n\
+ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    adapter_failure(&db, &m, sql);
+    assert!(db.column_exists("User", "a"), "the first piece committed");
+    let (run, f) = diagnosis(&db, &m);
+    let failing = f.failing_statement.as_ref().expect("located");
+    assert_eq!((failing.index, failing.exact), (2, true), "{run}");
+    assert!(!f.complete.possible, "{run}");
+    assert_complete_refused(
+        &db,
+        &m,
+        "Prisma's splitter cut statement 1 and ran it piece by piece",
+    );
+}
+
+#[test]
+fn complete_refuses_a_located_failure_that_left_an_invalid_index() {
+    // prisma-release's own statement-by-statement run logs the failing statement exactly; the failed
+    // CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index behind.
+    const SQL: &str = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n\
+INSERT INTO \"User\" (\"email\") VALUES ('x'), ('x');\n\
+CREATE UNIQUE INDEX CONCURRENTLY \"User_email_key\" ON \"User\"(\"email\");\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(INIT, INIT_SQL)
+        .add(NAME, SQL);
+    cli(&db, &m, &["deploy"]).expect_code(11);
+    assert!(db.index_exists("User_email_key") && !db.index_is_valid("User_email_key"));
+    let (run, f) = diagnosis(&db, &m);
+    assert_eq!(f.log_format, "prisma_release", "{run}");
+    let failing = f.failing_statement.as_ref().expect("located");
+    assert_eq!((failing.index, failing.exact), (3, true), "{run}");
+    assert_complete_refused(&db, &m, "statement 3 left an INVALID index");
+    assert!(!db.index_is_valid("User_email_key"), "nothing touched");
+}
+
+#[test]
+fn a_statement_by_statement_completion_that_fails_partway_says_so_in_the_logs() {
+    // The CIC makes `complete` run statement by statement: 2 and 3 commit, 4 fails.
+    const SQL: &str = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n\
+CREATE FUNCTION six() RETURNS int AS $$ SELECT 6; $$ LANGUAGE sql;\n\
+CREATE INDEX CONCURRENTLY \"User_a_idx\" ON \"User\"(\"a\");\n\
+ALTER TABLE \"Nope\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    let id = adapter_failure(&db, &m, SQL);
+    let run = cli(&db, &m, &["deploy", "--resolve-failed", "complete"]);
+    run.expect_code(11);
+    assert!(db.index_exists("User_a_idx"), "statement 3 committed");
+    let rows = rows_named(&db, NAME);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert!(rows[0].id == id && !rows[0].finished && !rows[0].rolled_back);
+    let logs = rows[0].logs.as_deref().unwrap_or("");
+    for needle in [
+        "3 of 4 statements were committed before the failure",
+        "Failing statement 4 of 4 (line 4)",
+        "this was a completion (`--resolve-failed complete`) running statements 2–4 after an earlier failed attempt that had stopped at statement 2",
+    ] {
+        assert!(logs.contains(needle), "missing {needle:?} in\n{logs}");
+    }
+
+    // The next diagnosis reads the new logs: statement 4 failed, 1–3 are in; fixed, complete finishes.
+    let (run, f) = diagnosis(&db, &m);
+    assert_eq!(f.log_format, "prisma_release", "{run}");
+    let failing = f.failing_statement.as_ref().expect("located");
+    assert_eq!((failing.index, failing.exact), (4, true), "{run}");
+    assert!(f.complete.possible, "{run}");
+    db.execute("CREATE TABLE \"Nope\" (\"id\" INTEGER);");
+    let (run, report) = deploy_json(&db, &m, &["--resolve-failed", "complete"]);
+    run.success();
+    assert_eq!(report.resolved.len(), 1, "{run}");
+    let rows = rows_named(&db, NAME);
+    assert!(rows[0].rolled_back && rows[1].finished, "{rows:#?}");
+    assert!(db.column_exists("Nope", "b"));
+}
+
+#[test]
+fn human_output_counts_in_words() {
+    // One statement left to run: "statement 2", never "1 statement(s)".
+    let script = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n-- note: this; that\nALTER TABLE \"User\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    adapter_failure(&db, &m, script);
+    let human = cli(&db, &m, &["diagnose"]);
+    assert!(
+        human
+            .stdout
+            .contains("unchanged since the failure; 2 statements\n"),
+        "{human}"
+    );
+    let run = cli(&db, &m, &["deploy", "--resolve-failed", "complete"]);
+    run.success();
+    let done = format!(
+        "Completed failed migration `{NAME}`: ran statement 2, which had never run, in one transaction with its history rows"
+    );
+    assert!(
+        run.stderr.contains(&done) || run.stdout.contains(&done),
+        "{run}"
+    );
+    assert!(
+        !format!("{}{}", run.stdout, run.stderr).contains("(s)"),
+        "{run}"
+    );
+}
+
+/// Follows `next_steps` literally (a bug in the SQL itself fixed first, as a user would), then
+/// `deploy` succeeds and the migration really ran (not merely marked applied).
+fn follow_next_steps_then_deploy(db: &TestDb, m: &Migrations, fixed: Option<&str>) {
+    let (run, f) = diagnosis(db, m);
+    assert!(!f.next_steps.is_empty(), "{run}");
+    if let Some(sql) = fixed {
+        m.add(NAME, sql);
+    }
+    follow(db, m, &f.next_steps);
+    let deploy = cli(db, m, &["deploy"]);
+    deploy.success();
+    assert!(
+        rows_named(db, NAME)
+            .iter()
+            .any(|r| r.finished && !r.rolled_back && r.steps == 1),
+        "{NAME} run and applied (not merely marked applied) after following\n{run}\n{deploy}"
+    );
+    cli(db, m, &["status"]).success();
+}
+
+#[test]
+fn every_case_s_next_steps_followed_literally_let_deploy_succeed() {
+    const IDEMPOTENT: &str = "CREATE EXTENSION IF NOT EXISTS plpgsql;\n\
+CREATE TABLE IF NOT EXISTS \"Tag\" (\"id\" SERIAL NOT NULL);\n\
+-- backfill; later\nALTER TABLE \"User\" ADD COLUMN \"tag\" INTEGER;\n";
+    let comment = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n-- note: this; that\nALTER TABLE \"User\" ADD COLUMN \"b\" INTEGER;\n";
+    let string = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\nINSERT INTO \"User\" (\"email\") VALUES ('x;y');\n";
+    // Adapter failures on the `User` table: completed, or (IF NOT EXISTS) resolved by `safe`.
+    for script in [DOLLAR, comment, string, TYPE_AND_COLUMNS, IDEMPOTENT] {
+        let db = fresh_db();
+        let m = Migrations::new();
+        adapter_failure(&db, &m, script);
+        follow_next_steps_then_deploy(&db, &m, None);
+    }
+    // A foreign key dropped and re-added after (then before) a real bug.
+    let after =
+        format!("{READD}\nCREATE FUNCTION two() RETURNS int AS $$ SELECT 2; $$ LANGUAGE sql;\n");
+    for (script, fixed) in [
+        (after.clone(), None),
+        (format!("SELECT 1/0;\n{READD}"), Some(READD)),
+    ] {
+        let db = fresh_db();
+        let m = Migrations::new();
+        ab_failure(&db, &m, &script);
+        follow_next_steps_then_deploy(&db, &m, fixed);
+    }
+    // The native engine's whole-file failure, bug fixed.
+    const NATIVE: &str = "CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"Nope\" ADD COLUMN \"x\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    native_engine_failure(&db, &m, NATIVE);
+    follow_next_steps_then_deploy(
+        &db,
+        &m,
+        Some("CREATE TABLE \"Post\" (\"id\" SERIAL NOT NULL);\nALTER TABLE \"User\" ADD COLUMN \"x\" INTEGER;\n"),
+    );
+    // A process killed after statement 1 committed: the printed reverts, then a plain deploy.
+    let db = fresh_db();
+    let m = Migrations::new();
+    dollar_failure_logged(&db, &m, None);
+    follow_next_steps_then_deploy(&db, &m, None);
 }

@@ -275,7 +275,7 @@ fn delete_yes_removes_only_the_failed_rows_of_that_name() {
     run.success();
     assert!(
         run.stdout
-            .contains(&format!("Deleted 1 failed row(s) of migration {FAILED}.")),
+            .contains(&format!("Deleted 1 failed row of migration {FAILED}.")),
         "{run}"
     );
     let after = history_snapshot(&db);
