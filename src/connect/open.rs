@@ -32,8 +32,8 @@ pub(super) struct Opened {
     pub encrypted: bool,
 }
 
-/// Connects, retrying transient failures (refused, reset, DNS "try again", `57P03`, `53300`, a
-/// timeout) with backoff as `retry` allows; `on_retry` hears each failure and the pause that follows.
+/// Connects, retrying transient failures (refused, reset, no route to host, DNS "try again",
+/// `57P03`, `53300`, a timeout) with backoff as `retry` allows; `on_retry` hears each failure and the pause that follows.
 /// Authentication, TLS and configuration failures are final at once.
 pub(super) fn open(
     spec: &ConnectSpec,
@@ -230,18 +230,25 @@ fn is_transient_network_error(error: &postgres::Error) -> bool {
 
 /// True for the I/O errors of a server that is (re)starting or a network that hiccuped.
 pub(super) fn is_io(error: &postgres::Error) -> bool {
-    io_error(error).is_some_and(|io| {
-        matches!(
-            io.kind(),
-            ErrorKind::ConnectionRefused
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::NotConnected
-                | ErrorKind::BrokenPipe
-                | ErrorKind::UnexpectedEof
-                | ErrorKind::TimedOut
-        )
-    })
+    io_error(error).is_some_and(|io| is_transient_io(io.kind()))
+}
+
+/// The I/O error kinds worth another try. "No route to host" / "network unreachable" are what a
+/// partition gives once address resolution or a router gives up: the path may come back.
+fn is_transient_io(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::NotConnected
+            | ErrorKind::BrokenPipe
+            | ErrorKind::UnexpectedEof
+            | ErrorKind::TimedOut
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::NetworkDown
+    )
 }
 
 fn io_error(error: &postgres::Error) -> Option<&std::io::Error> {
@@ -315,6 +322,22 @@ fn rejects_plaintext(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The errno a partition gives (ARP or a router giving up) is transient; a bad address is not.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn unreachable_host_or_network_is_transient() {
+        // Linux errno values: EHOSTUNREACH, ENETUNREACH, ENETDOWN, ECONNREFUSED.
+        for errno in [113, 101, 100, 111] {
+            let kind = std::io::Error::from_raw_os_error(errno).kind();
+            assert!(is_transient_io(kind), "errno {errno}: {kind:?}");
+        }
+        // EADDRNOTAVAIL, EACCES: retrying does not help.
+        for errno in [99, 13] {
+            let kind = std::io::Error::from_raw_os_error(errno).kind();
+            assert!(!is_transient_io(kind), "errno {errno}: {kind:?}");
+        }
+    }
 
     #[test]
     fn plaintext_rejections() {

@@ -763,6 +763,42 @@ fn a_partition_during_a_committed_migration_is_detected_and_the_truth_read_back(
     );
 }
 
+/// During a partition of a local network, reconnecting fails with "no route to host" (address
+/// resolution gives up) rather than a timeout: that is transient too, retried until the path heals.
+#[test]
+fn no_route_to_host_while_reconnecting_is_retried_until_the_partition_heals() {
+    let db = fresh_db();
+    let m = sleepy_migrations();
+    let p = crate::support::netns::Partition::new(crate::support::server_port());
+    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=5");
+    wait_until_running(&db, "pg_sleep(4)");
+    p.cut();
+    p.forget_neighbour();
+    // Detection after ~2 s, then at least one reconnect that ends in "no route to host" (~3 s).
+    std::thread::sleep(std::time::Duration::from_secs(9));
+    p.heal();
+    let run = crate::support::wait_with_timeout(
+        child,
+        std::time::Duration::from_secs(90),
+        "deploy across a partition",
+    );
+    run.success();
+    assert!(
+        run.stderr.to_ascii_lowercase().contains("no route to host"),
+        "the reconnect met an unreachable host\n{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("it was committed before the connection was lost"),
+        "{run}"
+    );
+    assert_eq!(
+        db.applied_migrations(),
+        vec!["20240101000000_slow", "20240102000000_next"],
+        "each migration exactly once\n{run}"
+    );
+}
+
 #[test]
 fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
     let db = fresh_db();

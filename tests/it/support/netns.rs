@@ -20,6 +20,7 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 /// Two namespaces joined by a veth pair, and a relay from the server side to a local port.
 pub struct Partition {
     client_ns: String,
+    client_if: String,
     server_ns: String,
     server_if: String,
     /// `10.213.N.2`: where the client connects.
@@ -37,12 +38,13 @@ impl Partition {
         let subnet = (std::process::id() % 200 + n * 7) % 250 + 1;
         let p = Partition {
             client_ns: format!("prc{tag}"),
+            client_if: format!("prc{tag}"),
             server_ns: format!("prs{tag}"),
             server_if: format!("prs{tag}"),
             server_addr: Ipv4Addr::new(10, 213, subnet as u8, 2),
             port: 5432,
         };
-        let client_if = format!("prc{tag}");
+        let client_if = p.client_if.clone();
         let client_cidr = format!("10.213.{subnet}.1/24");
         let server_cidr = format!("{}/24", p.server_addr);
         p.ip(&["netns", "add", &p.client_ns]);
@@ -131,6 +133,22 @@ impl Partition {
             "set",
             &self.server_if,
             "down",
+        ]);
+    }
+
+    /// Forgets the client's permanent neighbour entry for the server: while the path is cut, a new
+    /// connection then fails with "no route to host" once address resolution gives up (~3 s), as
+    /// it does in a real partition of a local network, instead of timing out.
+    pub fn forget_neighbour(&self) {
+        let server_ip = self.server_addr.to_string();
+        self.ip(&[
+            "-n",
+            &self.client_ns,
+            "neigh",
+            "del",
+            &server_ip,
+            "dev",
+            &self.client_if,
         ]);
     }
 
