@@ -147,11 +147,8 @@ pub fn apply_transactional(
             }
             let marker = last_marker(&session.take_notices());
             let failure = Box::new(batch.locate(&error, marker, name, script, &statements));
-            let transient = lost
-                || error
-                    .as_db_error()
-                    .is_some_and(|db| is_transient(db.code()));
-            Err(if transient {
+            let server_code = error.as_db_error().map(|db| db.code());
+            Err(if is_retryable(lost, server_code) {
                 AttemptError::Transient {
                     failure,
                     connection_lost: lost,
@@ -297,6 +294,13 @@ fn last_marker(notices: &[DbError]) -> Option<usize> {
 /// The statement index of a marker notice's message; `None` for any other notice.
 fn marker_index(message: &str) -> Option<usize> {
     message.strip_prefix(MARKER_PREFIX)?.parse().ok()
+}
+
+/// Whether a failed attempt may be retried: only after a lost connection or a transient server
+/// error. An error without a server code on a live connection (the driver refused to send, or met a
+/// message it cannot handle) happens again on every try, so it is a failure of the migration.
+fn is_retryable(connection_lost: bool, server_code: Option<&SqlState>) -> bool {
+    connection_lost || server_code.is_some_and(is_transient)
 }
 
 /// Errors worth retrying the whole (rolled back) migration for, per SPEC.
@@ -571,6 +575,25 @@ pub fn prepare_session(session: &mut Session) -> Result<(), postgres::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 8 item 2: a client-side error on a live connection (`COPY … TO STDOUT` once gave
+    /// "unexpected message from server", a NUL byte "embedded null") is not retried; pre-flight now
+    /// refuses those scripts, so through `deploy` this stays a second line of defence.
+    #[test]
+    fn only_a_lost_connection_or_a_transient_server_error_is_retried() {
+        assert!(
+            !is_retryable(false, None),
+            "client-side error, live connection"
+        );
+        assert!(is_retryable(true, None), "lost connection");
+        assert!(is_retryable(
+            false,
+            Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        ));
+        assert!(is_retryable(false, Some(&SqlState::LOCK_NOT_AVAILABLE)));
+        assert!(!is_retryable(false, Some(&SqlState::DUPLICATE_TABLE)));
+        assert!(is_retryable(true, Some(&SqlState::DUPLICATE_TABLE)));
+    }
 
     #[test]
     fn auto_mode_detects_blockers_and_directive() {
