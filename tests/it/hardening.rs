@@ -877,6 +877,38 @@ fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
     );
 }
 
+/// The default (no `socket_timeout` in the URL): a partition is still noticed, in about 30 s.
+#[test]
+fn slow_default_dead_peer_detection_ends_an_unhealed_partition_within_a_minute() {
+    let db = fresh_db();
+    let m = sleepy_migrations();
+    let p = crate::support::netns::Partition::new(crate::support::server_port());
+    let child = spawn_deploy_across(&p, &db, &m, "connect_timeout=1");
+    wait_until_running(&db, "pg_sleep(4)");
+    p.cut();
+    let cut = std::time::Instant::now();
+    let run = crate::support::wait_with_timeout(
+        child,
+        std::time::Duration::from_secs(120),
+        "deploy across a partition",
+    );
+    let detected = cut.elapsed();
+    assert_eq!(run.code, 4, "{run}");
+    assert!(
+        run.stderr.contains("commit state unknown — checking"),
+        "{run}"
+    );
+    assert!(
+        detected > std::time::Duration::from_secs(15)
+            && detected < std::time::Duration::from_secs(60),
+        "about 30 s: {detected:?}\n{run}"
+    );
+    eprintln!(
+        "default dead-peer detection: exit 4 {:.1}s after the cut",
+        detected.as_secs_f64()
+    );
+}
+
 #[test]
 fn a_partition_during_a_statement_by_statement_migration_says_commit_state_unknown() {
     let db = fresh_db();
