@@ -576,8 +576,8 @@ fn a_migration_with_discard_all_never_lets_the_next_run_twice() {
                 "20240102000000_insert",
                 "INSERT INTO t VALUES (1);\nSELECT pg_sleep(2.5);\n",
             );
-        let first = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
-        wait_until_running(&db, "pg_sleep(2.5)");
+        let mut first = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
+        wait_until_running(&db, "pg_sleep(2.5)", &mut first);
         let second = crate::support::spawn(db.url(), m.path(), &["deploy"], &[]);
         let (first, second) = (
             crate::support::finish(first),
@@ -735,20 +735,36 @@ fn spawn_deploy_across(
         .expect("start prisma-release in the client namespace")
 }
 
-/// Waits until the server runs a statement containing `needle` for this database.
-fn wait_until_running(db: &TestDb, needle: &str) {
+/// Waits until the server runs a statement containing `needle` for this database; if it never does,
+/// kills `child` (the deploy that should have run it) before failing, so nothing is left running.
+fn wait_until_running(db: &TestDb, needle: &str, child: &mut std::process::Child) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let sql = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
          AND state = 'active' AND pid <> pg_backend_pid() AND position('{needle}' in query) > 0"
     );
     while db.scalar_i64(&sql) != Some(1) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the migration never started"
-        );
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the migration never started (`{needle}` never ran)");
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// Starts `deploy` of `m` across a fresh partitionable path and cuts the path while the first
+/// migration's `pg_sleep(4)` runs. The partition is returned to heal it (and removed on drop).
+fn deploy_cut_midway(
+    db: &TestDb,
+    m: &Migrations,
+    query: &str,
+) -> (crate::support::netns::Partition, std::process::Child) {
+    let p = crate::support::netns::Partition::new(crate::support::server_port());
+    let mut child = spawn_deploy_across(&p, db, m, query);
+    wait_until_running(db, "pg_sleep(4)", &mut child);
+    p.cut();
+    (p, child)
 }
 
 fn sleepy_migrations() -> Migrations {
@@ -766,11 +782,8 @@ fn sleepy_migrations() -> Migrations {
 fn a_partition_during_a_committed_migration_is_detected_and_the_truth_read_back() {
     let db = fresh_db();
     let m = sleepy_migrations();
-    let p = crate::support::netns::Partition::new(crate::support::server_port());
     let started = std::time::Instant::now();
-    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=2");
-    wait_until_running(&db, "pg_sleep(4)");
-    p.cut();
+    let (p, child) = deploy_cut_midway(&db, &m, "socket_timeout=2&connect_timeout=2");
     // The server finishes and commits while the client hears nothing; heal after detection.
     std::thread::sleep(std::time::Duration::from_secs(7));
     p.heal();
@@ -811,10 +824,7 @@ fn a_partition_during_a_committed_migration_is_detected_and_the_truth_read_back(
 fn no_route_to_host_while_reconnecting_is_retried_until_the_partition_heals() {
     let db = fresh_db();
     let m = sleepy_migrations();
-    let p = crate::support::netns::Partition::new(crate::support::server_port());
-    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=5");
-    wait_until_running(&db, "pg_sleep(4)");
-    p.cut();
+    let (p, child) = deploy_cut_midway(&db, &m, "socket_timeout=2&connect_timeout=5");
     p.forget_neighbour();
     // Detection after ~2 s, then at least one reconnect that ends in "no route to host" (~3 s).
     std::thread::sleep(std::time::Duration::from_secs(9));
@@ -845,11 +855,8 @@ fn no_route_to_host_while_reconnecting_is_retried_until_the_partition_heals() {
 fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
     let db = fresh_db();
     let m = sleepy_migrations();
-    let p = crate::support::netns::Partition::new(crate::support::server_port());
     let started = std::time::Instant::now();
-    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=1");
-    wait_until_running(&db, "pg_sleep(4)");
-    p.cut();
+    let (_partition, child) = deploy_cut_midway(&db, &m, "socket_timeout=2&connect_timeout=1");
     let run = crate::support::wait_with_timeout(
         child,
         std::time::Duration::from_secs(60),
@@ -882,10 +889,7 @@ fn a_partition_that_does_not_heal_ends_with_commit_state_unknown() {
 fn slow_default_dead_peer_detection_ends_an_unhealed_partition_within_a_minute() {
     let db = fresh_db();
     let m = sleepy_migrations();
-    let p = crate::support::netns::Partition::new(crate::support::server_port());
-    let child = spawn_deploy_across(&p, &db, &m, "connect_timeout=1");
-    wait_until_running(&db, "pg_sleep(4)");
-    p.cut();
+    let (_partition, child) = deploy_cut_midway(&db, &m, "connect_timeout=1");
     let cut = std::time::Instant::now();
     let run = crate::support::wait_with_timeout(
         child,
@@ -918,10 +922,7 @@ fn a_partition_during_a_statement_by_statement_migration_says_commit_state_unkno
         "-- prisma-release: no-transaction\nCREATE TABLE a (id int);\nSELECT pg_sleep(4);\n\
          CREATE TABLE b (id int);\n",
     );
-    let p = crate::support::netns::Partition::new(crate::support::server_port());
-    let child = spawn_deploy_across(&p, &db, &m, "socket_timeout=2&connect_timeout=1");
-    wait_until_running(&db, "pg_sleep(4)");
-    p.cut();
+    let (_partition, child) = deploy_cut_midway(&db, &m, "socket_timeout=2&connect_timeout=1");
     let run = crate::support::wait_with_timeout(
         child,
         std::time::Duration::from_secs(60),
