@@ -545,20 +545,24 @@ fn driver_failure(error: &postgres::Error, name: &str, total: usize) -> Migratio
     }
 }
 
-/// Puts back the `search_path` the session started with, so that every migration starts from the same
-/// session state whichever migrations ran before it in this process: a pg_dump-style header
-/// (`SELECT pg_catalog.set_config('search_path', '', false)`) or a `SET search_path` in one migration
-/// must not decide where the next one's objects go. (The bookkeeping needs no such care: its
-/// statements name the history table schema-qualified.)
+/// Puts the session back as it started, so that every migration starts from the same session state
+/// whichever migrations ran before it in this process: `RESET ALL` undoes what a migration `SET` for
+/// the session (`statement_timeout`, `client_encoding`, … — values from the URL's `options` and
+/// `ALTER ROLE/DATABASE … SET` are the defaults it returns to), then the `search_path` the session
+/// started with (pg_dump's `set_config('search_path', '', false)`, or the `schema=` we set) and our
+/// own setting come back. (The bookkeeping needs no such care: its statements name the history
+/// table schema-qualified.) `SET ROLE` is not undone: `RESET ALL` leaves the role alone.
 pub fn restore_session(session: &mut Session) -> Result<(), postgres::Error> {
     let search_path = session.initial_search_path.clone();
+    session.client.batch_execute("RESET ALL")?;
     session
         .client
         .query_typed(
             "SELECT pg_catalog.set_config('search_path', $1, false)",
             &[(&search_path, postgres::types::Type::TEXT)],
         )
-        .map(drop)
+        .map(drop)?;
+    prepare_session(session)
 }
 
 /// Makes the server abort our transaction soon after this process dies (PostgreSQL ≥ 14), so a

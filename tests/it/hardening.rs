@@ -446,6 +446,31 @@ fn search_path_changes_do_not_reach_the_bookkeeping_or_the_next_migration() {
     assert!(!db.table_exists_in("other", "b"));
 }
 
+/// Not only `search_path`: a session-level `SET` of a timeout or of `client_encoding` in one migration
+/// once applied to every later migration of the same run (a pg_dump header's `SET statement_timeout`
+/// cancelled the next migration; `LATIN1` re-encoded its text literals).
+#[test]
+fn session_settings_of_one_migration_do_not_reach_the_next() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.lock_file(POSTGRES_LOCK_TOML)
+        .add(
+            "20240101000000_settings",
+            "SET statement_timeout = '200ms';\nSET client_encoding = 'LATIN1';\n",
+        )
+        .add(
+            "20240102000000_uses",
+            "CREATE TABLE t (v text);\nINSERT INTO t VALUES ('caf\u{e9}');\nSELECT pg_sleep(0.6);\n",
+        );
+    let run = run(db.url(), m.path(), &["deploy"]);
+    run.success();
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM t WHERE v = 'caf\u{e9}' AND length(v) = 4"),
+        Some(1),
+        "the text arrived as written\n{run}"
+    );
+}
+
 #[test]
 fn statement_by_statement_failure_after_emptying_search_path_keeps_its_logs() {
     let db = fresh_db();
