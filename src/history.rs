@@ -315,13 +315,14 @@ pub fn delete_failed(session: &mut Session, id: &str) -> Result<bool> {
 /// Replaces the `logs` of a failed row, compare-and-set like [`mark_rolled_back`] (used when a
 /// completion ran part of the migration and stopped, so the logs say how far it got).
 pub fn record_failed_logs(session: &mut Session, id: &str, logs: &str) -> Result<bool> {
+    let sql = format!(
+        "UPDATE {} SET \"logs\" = $2 \
+         WHERE \"id\" = $1 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
+        table(session)
+    );
     session
         .client
-        .execute_typed(
-            "UPDATE \"_prisma_migrations\" SET \"logs\" = $2 \
-             WHERE \"id\" = $1 AND \"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL",
-            &[(&id, Type::TEXT), (&logs, Type::TEXT)],
-        )
+        .execute_typed(&sql, &[(&id, Type::TEXT), (&logs, Type::TEXT)])
         .map(|n| n == 1)
         .map_err(|e| session.query_error("recording what a completion did", e))
 }

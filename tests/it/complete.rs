@@ -824,3 +824,30 @@ CREATE TABLE IF NOT EXISTS \"Tag\" (\"id\" SERIAL NOT NULL);\n\
     dollar_failure_logged(&db, &m, None);
     follow_next_steps_then_deploy(&db, &m, None);
 }
+
+/// The rewritten logs are written schema-qualified: a completed statement that empties `search_path`
+/// (a pg_dump-style header) once made that write fail silently, leaving the old logs (issue 8 item 7).
+#[test]
+fn a_completion_that_empties_search_path_still_rewrites_the_logs() {
+    // The adapter stops at statement 2 (it splits the `$$` body); the completion runs 2–5.
+    const SQL: &str = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n\
+CREATE FUNCTION six() RETURNS int AS $$ SELECT 6; $$ LANGUAGE sql;\n\
+SELECT pg_catalog.set_config('search_path', '', false);\n\
+CREATE INDEX CONCURRENTLY \"User_a_idx\" ON public.\"User\"(\"a\");\n\
+ALTER TABLE public.\"Nope\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    adapter_failure(&db, &m, SQL);
+    let run = cli(&db, &m, &["deploy", "--resolve-failed", "complete"]);
+    run.expect_code(11);
+    assert!(
+        db.index_exists("User_a_idx"),
+        "statement 4 committed\n{run}"
+    );
+    let rows = rows_named(&db, NAME);
+    let logs = rows[0].logs.as_deref().unwrap_or("");
+    assert!(
+        logs.contains("Failing statement 5 of 5 (line 5)"),
+        "the logs say how far the completion got\n{logs}\n{run}"
+    );
+}
