@@ -368,12 +368,21 @@ pub fn insert_completed(
     note: &str,
 ) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
+    let sql = format!(
+        "INSERT INTO {} (\"id\", \"checksum\", \"logs\", \"started_at\", \"finished_at\", \"migration_name\", \"applied_steps_count\") \
+         VALUES ($1, $2, $3, now(), clock_timestamp(), $4, 1)",
+        table(session)
+    );
     session
         .client
         .execute_typed(
-            "INSERT INTO \"_prisma_migrations\" (\"id\", \"checksum\", \"logs\", \"started_at\", \"finished_at\", \"migration_name\", \"applied_steps_count\") \
-             VALUES ($1, $2, $3, now(), clock_timestamp(), $4, 1)",
-            &[(&id, Type::TEXT), (&checksum, Type::TEXT), (&note, Type::TEXT), (&name, Type::TEXT)],
+            &sql,
+            &[
+                (&id, Type::TEXT),
+                (&checksum, Type::TEXT),
+                (&note, Type::TEXT),
+                (&name, Type::TEXT),
+            ],
         )
         .map_err(|e| session.query_error("recording a completed migration", e))?;
     Ok(id)

@@ -851,3 +851,22 @@ ALTER TABLE public.\"Nope\" ADD COLUMN \"b\" INTEGER;\n";
         "the logs say how far the completion got\n{logs}\n{run}"
     );
 }
+
+/// The completed row is inserted schema-qualified too: with an emptied `search_path` among the
+/// remaining statements the whole completion once failed on "relation _prisma_migrations does not
+/// exist" and was rolled back.
+#[test]
+fn a_transactional_completion_that_empties_search_path_records_its_row() {
+    const SQL: &str = "ALTER TABLE \"User\" ADD COLUMN \"a\" INTEGER;\n\
+CREATE FUNCTION six() RETURNS int AS $$ SELECT 6; $$ LANGUAGE sql;\n\
+SELECT pg_catalog.set_config('search_path', '', false);\n\
+ALTER TABLE public.\"User\" ADD COLUMN \"b\" INTEGER;\n";
+    let db = fresh_db();
+    let m = Migrations::new();
+    adapter_failure(&db, &m, SQL);
+    let run = cli(&db, &m, &["deploy", "--resolve-failed", "complete"]);
+    run.success();
+    let rows = rows_named(&db, NAME);
+    assert!(rows[0].rolled_back && rows[1].finished, "{rows:#?}\n{run}");
+    assert!(db.column_exists("User", "b"), "{run}");
+}
