@@ -4,11 +4,13 @@
 //! `VACUUM FULL`, `CLUSTER`, … — with the table's current size and the lock it takes, so a reviewer
 //! sees "this rewrites `Order` (38 GB, ACCESS EXCLUSIVE)" in `--dry-run` and in the release log.
 //!
-//! Warnings only, never a refusal. The classification is pure (a small tokenizer over the
-//! statement's text); the sizes come from the catalog (`pg_total_relation_size`, `reltuples`), each
-//! read under a short `lock_timeout` so that looking can never queue behind a lock.
+//! Warnings only, never a refusal. The classification is pure (over the tokens of the crate's one
+//! lexer, `crate::sql::tokens`, so it agrees with the splitter on where strings and comments end);
+//! the sizes come from the catalog (`pg_total_relation_size`, `reltuples`), each read under a short
+//! `lock_timeout` so that looking can never queue behind a lock.
 
 use crate::connect::Session;
+use crate::sql::Kind;
 use serde::Serialize;
 
 /// What a statement does to the table.
@@ -398,14 +400,15 @@ fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
     parts
 }
 
-/// A lexical token of the statement; comments and whitespace are dropped.
+/// A significant token of the statement as the classification reads it (comments and whitespace
+/// dropped by the crate's lexer, [`crate::sql::tokens`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     /// An unquoted word, as written.
     Word(String),
     /// A `"quoted"` identifier, unescaped.
     Quoted(String),
-    /// A string or number literal (its value does not matter here).
+    /// A string, dollar-quoted string, number or parameter (its value does not matter here).
     Literal,
     Symbol(char),
 }
@@ -429,88 +432,31 @@ impl Token {
     }
 }
 
+/// The significant tokens of `text`, by the crate's one lexer.
 fn tokenize(text: &str) -> Vec<Token> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        i = match c {
-            _ if c.is_whitespace() => i + 1,
-            '-' if next == Some('-') => skip_until(&chars, i, "\n"),
-            '/' if next == Some('*') => skip_until(&chars, i + 2, "*/"),
-            '\'' => {
-                tokens.push(Token::Literal);
-                skip_quoted(&chars, i, '\'')
-            }
-            '"' => {
-                let end = skip_quoted(&chars, i, '"');
-                let inner: String = chars[i + 1..end.saturating_sub(1).max(i + 1)]
-                    .iter()
-                    .collect();
-                tokens.push(Token::Quoted(inner.replace("\"\"", "\"")));
-                end
-            }
-            '$' => {
-                tokens.push(Token::Literal);
-                skip_dollar_quoted(&chars, i)
-            }
-            _ if c.is_alphanumeric() || c == '_' => {
-                let end = (i..chars.len())
-                    .find(|&j| !(chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$'))
-                    .unwrap_or(chars.len());
-                let word: String = chars[i..end].iter().collect();
-                tokens.push(if c.is_ascii_digit() {
-                    Token::Literal
-                } else {
-                    Token::Word(word)
-                });
-                end
-            }
-            _ => {
-                tokens.push(Token::Symbol(c));
-                i + 1
-            }
-        };
-    }
-    tokens
+    crate::sql::tokens(text)
+        .filter(|t| t.kind.is_significant())
+        .filter_map(|t| {
+            let raw = text.get(t.range)?;
+            Some(match t.kind {
+                Kind::Word => Token::Word(raw.to_string()),
+                Kind::QuotedIdent => Token::Quoted(unquote_ident(raw)),
+                Kind::Str | Kind::DollarStr | Kind::Number | Kind::Param => Token::Literal,
+                Kind::Semicolon => Token::Symbol(';'),
+                Kind::OpenParen => Token::Symbol('('),
+                Kind::CloseParen => Token::Symbol(')'),
+                Kind::Other => Token::Symbol(raw.chars().next()?),
+                Kind::Space | Kind::Comment => return None,
+            })
+        })
+        .collect()
 }
 
-/// The index just after `end` (or the end of the text).
-fn skip_until(chars: &[char], from: usize, end: &str) -> usize {
-    let end: Vec<char> = end.chars().collect();
-    (from..chars.len())
-        .find(|&j| chars[j..].starts_with(&end))
-        .map_or(chars.len(), |j| j + end.len())
-}
-
-/// The index after a `q`-quoted run starting at `from` (doubled quotes stay inside).
-fn skip_quoted(chars: &[char], from: usize, q: char) -> usize {
-    let mut j = from + 1;
-    while j < chars.len() {
-        if chars[j] == q {
-            if chars.get(j + 1) == Some(&q) {
-                j += 2;
-                continue;
-            }
-            return j + 1;
-        }
-        j += 1;
-    }
-    chars.len()
-}
-
-/// The index after `$tag$ … $tag$`, or after the lone `$` when it opens no dollar quote.
-fn skip_dollar_quoted(chars: &[char], from: usize) -> usize {
-    let Some(close) = (from + 1..chars.len())
-        .take_while(|&j| chars[j] == '$' || chars[j].is_alphanumeric() || chars[j] == '_')
-        .find(|&j| chars[j] == '$')
-    else {
-        return from + 1;
-    };
-    let tag: String = chars[from..=close].iter().collect();
-    skip_until(chars, close + 1, &tag)
+/// `"we""ird"` → `we"ird` (a `U&` prefix is dropped).
+fn unquote_ident(raw: &str) -> String {
+    let inner = raw.get(raw.find('"').map_or(0, |i| i + 1)..).unwrap_or("");
+    let inner = inner.strip_suffix('"').unwrap_or(inner);
+    inner.replace("\"\"", "\"")
 }
 
 #[cfg(test)]
@@ -592,6 +538,25 @@ mod tests {
         ] {
             assert_eq!(op(sql), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn strings_and_comments_end_where_postgresql_ends_them() {
+        // `E'it\'s'` is one string: the `serial` column after it is still seen.
+        assert_eq!(
+            op("ALTER TABLE t ADD COLUMN a text DEFAULT E'it\\'s', ADD COLUMN b serial")
+                .map(|o| o.0),
+            Some("ADD COLUMN with a volatile default")
+        );
+        // Block comments nest: the ALTER inside is commented out.
+        assert_eq!(
+            op("/* outer /* inner */ ALTER TABLE t ALTER COLUMN c TYPE int */ SELECT 1"),
+            None
+        );
+        assert_eq!(
+            op("ALTER TABLE U&\"Ord\"\"er\" ALTER COLUMN c TYPE int").map(|o| o.3),
+            Some(t(&["Ord\"er"]))
+        );
     }
 
     #[test]
