@@ -86,11 +86,16 @@ pub enum Error {
     )]
     LockWaitExhausted(Box<crate::lock_wait::LockWaitExhausted>),
     #[error("the deploy deadline ({deadline}) passed{}: {applied} migration(s) applied, {} left{}",
-        during.as_ref().map(|m| format!(" while `{m}` ran (cancelled and rolled back)")).unwrap_or_default(),
+        during.as_ref().map(|m| format!(" while `{m}` ran (cancelled and rolled back)"))
+            .or_else(|| lock_holder.as_ref().map(|h| format!(" while waiting for the migration lock{h}")))
+            .unwrap_or_default(),
         left.len(), if left.is_empty() { String::new() } else { format!(": {}", left.join(", ")) })]
     DeadlineReached {
         deadline: String,
         during: Option<String>,
+        /// Who held the migration lock when the deadline passed while waiting for it (`" (held by
+        /// pid …)"`, or empty when unknown), as [`Error::LockTimeout`] names it.
+        lock_holder: Option<String>,
         applied: usize,
         left: Vec<String>,
     },

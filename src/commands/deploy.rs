@@ -44,9 +44,12 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> Report<DeployBody> {
     let mut report = ctx.report(CommandName::Deploy, body);
     let deadline = args.deadline.map(|d| Instant::now() + d);
     let result = deploy(ctx, args, deadline, &mut report).map(|()| exit::OK);
-    if result.is_err() {
-        report.body.left = left_over(&report.body);
-    }
+    report.body.left = match &result {
+        // The deadline can pass before the plan is made (waiting for the lock): its own list.
+        Err(Error::DeadlineReached { left, .. }) => left.clone(),
+        Err(_) => left_over(&report.body),
+        Ok(_) => Vec::new(),
+    };
     report.finish(result)
 }
 
@@ -102,13 +105,43 @@ fn deploy(
             "PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK is set: deploying without the migration lock",
         );
     }
-    // Waiting for another deploy never runs past the deadline either.
-    let wait = deadline.map_or(args.lock_timeout, |d| {
-        args.lock_timeout
-            .min(d.saturating_duration_since(Instant::now()))
-    });
-    let mut locked = LockGuard::acquire(session, wait, |h| lock_wait_warning(ctx, h))?;
+    // Waiting for another deploy never runs past the deadline either: when the deadline, not
+    // --lock-timeout, ends the wait, it is the deadline's exit (14) with nothing applied.
+    let (wait, pending) = match deadline {
+        Some(d) => (
+            args.lock_timeout
+                .min(d.saturating_duration_since(Instant::now())),
+            pending_names(&mut session, &local),
+        ),
+        None => (args.lock_timeout, Vec::new()),
+    };
+    let mut locked = match LockGuard::acquire(session, wait, |h| lock_wait_warning(ctx, h)) {
+        Err(Error::LockTimeout { holder, .. }) if wait < args.lock_timeout => {
+            return Err(Error::DeadlineReached {
+                deadline: duration::display(args.deadline.unwrap_or_default()),
+                during: None,
+                lock_holder: Some(holder),
+                applied: 0,
+                left: pending,
+            })
+        }
+        other => other?,
+    };
     deploy_locked(&mut locked, &spec, &local, args, ctx, deadline, report)
+}
+
+/// The migrations pending as a read without the lock sees them: what is left when the deadline
+/// passes while another deploy holds the lock. Only read when `--deadline` is set; empty when the
+/// history cannot be read.
+fn pending_names(session: &mut Session, local: &[LocalMigration]) -> Vec<String> {
+    let rows = history::inspect(session).and_then(|t| load_rows_if_present(session, &t));
+    let Ok(rows) = rows else {
+        return Vec::new();
+    };
+    plan::plan(local, &rows)
+        .pending()
+        .map(|e| e.name.to_string())
+        .collect()
 }
 
 fn found_line(count: usize, ctx: &Context) -> String {
@@ -438,6 +471,7 @@ fn deadline_reached(
     Error::DeadlineReached {
         deadline: duration::display(args.deadline.unwrap_or_default()),
         during: during.map(str::to_string),
+        lock_holder: None,
         applied,
         left: planned[applied..].iter().map(|p| p.name.clone()).collect(),
     }
@@ -735,6 +769,7 @@ fn deadline_marker() -> Error {
     Error::DeadlineReached {
         deadline: String::new(),
         during: None,
+        lock_holder: None,
         applied: 0,
         left: Vec::new(),
     }

@@ -406,6 +406,51 @@ fn a_deadline_during_a_transactional_migration_cancels_it_and_nothing_is_half_ap
 }
 
 #[test]
+fn a_deadline_passing_while_another_deploy_holds_the_lock_exits_14_with_everything_left() {
+    let db = fresh_db();
+    let m = Migrations::new();
+    m.add("20240101000000_a", "CREATE TABLE a (id int);\n");
+    run(db.url(), m.path(), &["deploy"]).success();
+    m.add("20240102000000_b", "CREATE TABLE b (id int);\n");
+    let mut holder = db.client();
+    holder
+        .execute("SELECT pg_advisory_lock(72707369)", &[])
+        .expect("hold the migration lock");
+
+    let run = run(
+        db.url(),
+        m.path(),
+        &[
+            "--json",
+            "deploy",
+            "--deadline",
+            "1s",
+            "--lock-timeout",
+            "60s",
+        ],
+    );
+
+    assert_eq!(
+        run.code, 14,
+        "the deadline's exit, not the lock timeout's\n{run}"
+    );
+    let report = contract::deploy(&run.stdout);
+    let error = report.error.as_ref().expect("error");
+    assert_eq!(error.id, "deploy/deadline", "{run}");
+    assert!(
+        error
+            .message
+            .contains("while waiting for the migration lock (held by pid ")
+            && error
+                .message
+                .contains("0 migration(s) applied, 1 left: 20240102000000_b"),
+        "{run}"
+    );
+    assert_eq!(report.left, ["20240102000000_b"], "{run}");
+    assert!(!db.table_exists("b"), "{run}");
+}
+
+#[test]
 fn the_monitor_connection_killed_mid_run_does_not_fail_the_deploy() {
     let db = fresh_db();
     let m = Migrations::new();
