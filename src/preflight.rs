@@ -195,9 +195,11 @@ pub fn human_size(bytes: i64) -> String {
 
 /// What a statement does, if it rewrites or scans a table (pure).
 pub fn classify(text: &str) -> Option<Heavy> {
+    if !may_be_heavy(text) {
+        return None;
+    }
     let tokens = tokenize(text);
-    let words: Vec<Option<String>> = tokens.iter().map(Token::keyword).collect();
-    let is = |i: usize, word: &str| words.get(i).and_then(|w| w.as_deref()) == Some(word);
+    let is = |i: usize, word: &str| tokens.get(i).is_some_and(|t| t.is_keyword(word));
     if is(0, "ALTER") && is(1, "TABLE") {
         alter_table(&tokens)
     } else if is(0, "CREATE") && (is(1, "INDEX") || is(1, "UNIQUE") && is(2, "INDEX")) {
@@ -215,6 +217,21 @@ pub fn classify(text: &str) -> Option<Heavy> {
     }
 }
 
+/// Whether the statement's first words are those of a statement [`classify`] may flag. Most of a
+/// release's statements (`CREATE TABLE`, `INSERT`, …) are not: they are not lexed past their first
+/// words, so the pre-flight costs almost nothing where there is nothing to find.
+fn may_be_heavy(text: &str) -> bool {
+    let lead = crate::sql::leading_words(text, 3);
+    let is = |i: usize, word: &str| lead.get(i).is_some_and(|w| w == word);
+    match lead.first().map(String::as_str) {
+        Some("ALTER") => is(1, "TABLE"),
+        Some("CREATE") => is(1, "INDEX") || is(1, "UNIQUE") && is(2, "INDEX"),
+        Some("VACUUM" | "CLUSTER") => true,
+        Some("REINDEX") => is(1, "TABLE"),
+        _ => false,
+    }
+}
+
 fn heavy(operation: &'static str, effect: Effect, lock: &'static str, table: Vec<String>) -> Heavy {
     Heavy {
         operation,
@@ -227,10 +244,10 @@ fn heavy(operation: &'static str, effect: Effect, lock: &'static str, table: Vec
 /// `ALTER TABLE [IF EXISTS] [ONLY] name action [, action …]`: the heaviest action decides.
 fn alter_table(tokens: &[Token]) -> Option<Heavy> {
     let mut at = 2;
-    if tokens.get(at).and_then(Token::keyword).as_deref() == Some("IF") {
+    if tokens.get(at).is_some_and(|t| t.is_keyword("IF")) {
         at += 2;
     }
-    if tokens.get(at).and_then(Token::keyword).as_deref() == Some("ONLY") {
+    if tokens.get(at).is_some_and(|t| t.is_keyword("ONLY")) {
         at += 1;
     }
     let (table, after) = name_at(tokens, at)?;
@@ -325,16 +342,11 @@ fn alter_action(action: &[Token]) -> Option<(&'static str, Effect, &'static str)
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON [ONLY] table`, unless `CONCURRENTLY`.
 fn create_index(tokens: &[Token]) -> Option<Heavy> {
-    let on = tokens
-        .iter()
-        .position(|t| t.keyword().as_deref() == Some("ON"))?;
-    if tokens[..on]
-        .iter()
-        .any(|t| t.keyword().as_deref() == Some("CONCURRENTLY"))
-    {
+    let on = tokens.iter().position(|t| t.is_keyword("ON"))?;
+    if tokens[..on].iter().any(|t| t.is_keyword("CONCURRENTLY")) {
         return None;
     }
-    let at = if tokens.get(on + 1).and_then(Token::keyword).as_deref() == Some("ONLY") {
+    let at = if tokens.get(on + 1).is_some_and(|t| t.is_keyword("ONLY")) {
         on + 2
     } else {
         on + 1
@@ -354,9 +366,7 @@ fn vacuum_full(tokens: &[Token]) -> Option<Heavy> {
     let mut full = false;
     if tokens.get(1) == Some(&Token::Symbol('(')) {
         let close = tokens.iter().position(|t| *t == Token::Symbol(')'))?;
-        full = tokens[1..close]
-            .iter()
-            .any(|t| t.keyword().as_deref() == Some("FULL"));
+        full = tokens[1..close].iter().any(|t| t.is_keyword("FULL"));
         at = close + 1;
     }
     while let Some(word) = tokens.get(at).and_then(Token::keyword) {
@@ -382,7 +392,7 @@ fn name_at(tokens: &[Token], mut at: usize) -> Option<(Vec<String>, usize)> {
 }
 
 /// Splits at commas outside parentheses.
-fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
+fn split_top_level<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0i32, 0);
     for (i, token) in tokens.iter().enumerate() {
@@ -403,9 +413,9 @@ fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
 /// A significant token of the statement as the classification reads it (comments and whitespace
 /// dropped by the crate's lexer, [`crate::sql::tokens`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
+enum Token<'a> {
     /// An unquoted word, as written.
-    Word(String),
+    Word(&'a str),
     /// A `"quoted"` identifier, unescaped.
     Quoted(String),
     /// A string, dollar-quoted string, number or parameter (its value does not matter here).
@@ -413,7 +423,12 @@ enum Token {
     Symbol(char),
 }
 
-impl Token {
+impl Token<'_> {
+    /// Whether this is the keyword `word` (upper case), without allocating.
+    fn is_keyword(&self, word: &str) -> bool {
+        matches!(self, Token::Word(w) if w.eq_ignore_ascii_case(word))
+    }
+
     /// The upper-cased word, for keyword comparisons (quoted identifiers are never keywords).
     fn keyword(&self) -> Option<String> {
         match self {
@@ -433,13 +448,13 @@ impl Token {
 }
 
 /// The significant tokens of `text`, by the crate's one lexer.
-fn tokenize(text: &str) -> Vec<Token> {
+fn tokenize(text: &str) -> Vec<Token<'_>> {
     crate::sql::tokens(text)
         .filter(|t| t.kind.is_significant())
         .filter_map(|t| {
             let raw = text.get(t.range)?;
             Some(match t.kind {
-                Kind::Word => Token::Word(raw.to_string()),
+                Kind::Word => Token::Word(raw),
                 Kind::QuotedIdent => Token::Quoted(unquote_ident(raw)),
                 Kind::Str | Kind::DollarStr | Kind::Number | Kind::Param => Token::Literal,
                 Kind::Semicolon => Token::Symbol(';'),
