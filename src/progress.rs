@@ -136,14 +136,34 @@ fn percent(done: i64, total: i64) -> String {
     }
 }
 
-/// The terminal's width from `COLUMNS`, else 80: the live line must not wrap, or `\r` would only
-/// rewrite its last row.
+/// The terminal's width, read again for every update (the window may be resized): the window
+/// size of stderr's terminal, else `COLUMNS`, else 80. The live line must not wrap, or `\r` and
+/// "erase line" would only rewrite its last row and leave the others on the screen.
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
+    window_columns()
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
         .filter(|&c: &usize| c >= 20)
         .unwrap_or(80)
+}
+
+/// The columns of the terminal stderr writes to (`TIOCGWINSZ`); none when it has no size (a
+/// pseudo-terminal nobody sized reports 0).
+#[cfg(unix)]
+fn window_columns() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ only writes one `winsize` into `size`, which lives across the call.
+    let read = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) };
+    (read == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn window_columns() -> Option<usize> {
+    None
 }
 
 /// Cuts `line` to `width - 1` characters, with `…` when cut.

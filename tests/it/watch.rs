@@ -275,8 +275,16 @@ fn a_long_create_index_concurrently_reports_its_phase_in_the_log_and_json() {
 
 /// Runs the binary under `script`, in a pseudo-terminal; returns what the terminal showed.
 fn run_in_terminal(db: &TestDb, m: &Migrations, args: &str) -> Run {
+    run_in_terminal_sized(db, m, args, None)
+}
+
+/// [`run_in_terminal`] in a terminal `columns` wide (set with `stty`, as a window resize does).
+fn run_in_terminal_sized(db: &TestDb, m: &Migrations, args: &str, columns: Option<u16>) -> Run {
+    let size = columns
+        .map(|c| format!("stty cols {c}; "))
+        .unwrap_or_default();
     let line = format!(
-        "'{}' --migrations '{}' {args}",
+        "{size}'{}' --migrations '{}' {args}",
         bin().display(),
         m.path().display()
     );
@@ -331,6 +339,35 @@ fn on_a_terminal_progress_is_one_line_updated_in_place_and_quiet_hides_it() {
                 .output()
                 .contains("migration `20240201000000_items_key`: "),
         "no progress with -q\n{quiet}"
+    );
+}
+
+#[test]
+fn on_a_narrow_terminal_the_live_line_fits_the_window_and_leaves_nothing_behind() {
+    let db = fresh_db();
+    let m = slow_index_migrations(&db);
+
+    let run = run_in_terminal_sized(&db, &m, "deploy", Some(50));
+
+    assert_eq!(run.code, 0, "{run}");
+    let shown = run.output();
+    // The text between two "erase line"s: a live line must be alone there (nothing printed after
+    // it on its row) and narrower than the window (a wrapped line's first row is never erased).
+    let live: Vec<&str> = shown
+        .split("\r\x1b[2K")
+        .filter(|between| between.starts_with("migration `20240201000000_items_key`: "))
+        .collect();
+    assert!(!live.is_empty(), "a live line\n{run}");
+    for line in live {
+        assert!(!line.contains('\n'), "nothing after it: {line:?}\n{run}");
+        assert!(
+            line.chars().count() < 50,
+            "fits 50 columns: {line:?}\n{run}"
+        );
+    }
+    assert!(
+        shown.contains("All migrations have been successfully applied."),
+        "{run}"
     );
 }
 
