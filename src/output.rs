@@ -132,12 +132,44 @@ pub struct Human {
 }
 
 fn write_line(stream: &mut dyn Write, line: &str) {
+    let _live = end_live_line();
     let _ = writeln!(stream, "{line}");
+    let _ = stream.flush();
 }
 
 fn write_all(stream: &mut dyn Write, text: &str) {
+    let _live = end_live_line();
     let _ = stream.write_all(text.as_bytes());
     let _ = stream.flush();
+}
+
+/// Whether the live progress line ([`crate::progress`], on a terminal) is shown, unfinished. Any
+/// other output first erases it (the next update draws it again), or a warning written by the
+/// apply thread would be glued to the end of the monitor's line. The lock is held while writing.
+static LIVE_LINE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+fn end_live_line() -> std::sync::MutexGuard<'static, bool> {
+    let mut shown = LIVE_LINE.lock().unwrap_or_else(|e| e.into_inner());
+    if *shown {
+        let _ = std::io::stderr().write_all(b"\r\x1b[2K");
+        *shown = false;
+    }
+    shown
+}
+
+/// Shows `line` as the live line on stderr (a terminal), in place of the one shown before.
+pub fn show_live_line(line: &str) {
+    let mut shown = end_live_line();
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "\r\x1b[2K{line}");
+    let _ = stderr.flush();
+    *shown = true;
+}
+
+/// Erases the live line, if one is shown.
+pub fn clear_live_line() {
+    let _ = std::io::stderr().flush();
+    drop(end_live_line());
 }
 
 /// Human rendering of `deploy`.

@@ -4,7 +4,8 @@
 //! exactly one JSON document with `--json`).
 //!
 //! Hand-written rather than with `indicatif`: one line rewritten with `\r` + "erase line" is all we
-//! need, and it keeps the dependency tree and the binary small.
+//! need, and it keeps the dependency tree and the binary small. The line itself is drawn by
+//! [`crate::output`], which erases it before writing anything else, so a warning never lands on it.
 
 use crate::monitor::{Sample, Sink};
 use std::io::Write;
@@ -72,8 +73,7 @@ impl Sink for Progress {
         match self.mode {
             Mode::Quiet => {}
             Mode::Terminal => {
-                let line = fit(&describe(sample), terminal_width());
-                write_stderr(&format!("\r\x1b[2K{line}"));
+                crate::output::show_live_line(&fit(&describe(sample), terminal_width()));
                 self.line_open = true;
             }
             Mode::Log { every } => {
@@ -89,7 +89,7 @@ impl Sink for Progress {
     /// The migration ended: erase the live line, forget the blockers shown.
     fn finish(&mut self) {
         if self.line_open {
-            write_stderr("\r\x1b[2K");
+            crate::output::clear_live_line();
             self.line_open = false;
         }
         self.last_printed = None;

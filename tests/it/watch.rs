@@ -372,6 +372,36 @@ fn on_a_narrow_terminal_the_live_line_fits_the_window_and_leaves_nothing_behind(
 }
 
 #[test]
+fn on_a_terminal_a_warning_written_meanwhile_never_lands_on_the_live_line() {
+    let db = fresh_db();
+    let m = order_and_alter(&db);
+    let (mut holder, _pid) = idle_holder(&db, "stuck-console");
+
+    // Lock-timeout warnings come from the apply thread while the monitor's line is shown.
+    let run = run_in_terminal(
+        &db,
+        &m,
+        "deploy --ddl-lock-timeout 300ms --lock-retry-budget 2s",
+    );
+    holder.batch_execute("ROLLBACK").expect("holder ends");
+
+    assert_eq!(run.code, 11, "{run}");
+    let shown = run.output();
+    assert!(shown.contains("retrying in"), "{run}");
+    let live: Vec<&str> = shown
+        .split("\r\x1b[2K")
+        .filter(|between| between.starts_with("migration `20240301000000_total_bigint`: "))
+        .collect();
+    assert!(!live.is_empty(), "a live line\n{run}");
+    for line in live {
+        assert!(
+            !line.contains('\n') && !line.contains("warning:"),
+            "nothing written on the live line: {line:?}\n{run}"
+        );
+    }
+}
+
+#[test]
 fn a_deadline_between_migrations_starts_nothing_more_and_reports_what_is_left() {
     let db = fresh_db();
     let m = Migrations::new();
