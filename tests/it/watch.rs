@@ -71,6 +71,34 @@ fn wait_until(db: &TestDb, sql: &str, what: &str) {
     }
 }
 
+/// A gate a migration waits at (`SELECT pg_advisory_lock(GATE)`) until the test opens it: the test
+/// decides when the migration goes on, instead of guessing with a sleep.
+const GATE: i64 = 4242;
+
+/// Holds the gate closed (on its own session) until dropped or [`open_gate`].
+fn close_gate(db: &TestDb) -> postgres::Client {
+    let mut client = db.client();
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&GATE])
+        .expect("close the gate");
+    client
+}
+
+fn open_gate(mut gate: postgres::Client) {
+    gate.execute("SELECT pg_advisory_unlock($1)", &[&GATE])
+        .expect("open the gate");
+}
+
+/// Until some backend of this database waits at the gate.
+fn wait_at_gate(db: &TestDb) {
+    wait_until(
+        db,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+        "a migration waiting at the gate",
+    );
+}
+
 fn rows_named(db: &TestDb, name: &str) -> i64 {
     db.client()
         .query_one(
@@ -405,19 +433,37 @@ fn on_a_terminal_a_warning_written_meanwhile_never_lands_on_the_live_line() {
 fn a_deadline_between_migrations_starts_nothing_more_and_reports_what_is_left() {
     let db = fresh_db();
     let m = Migrations::new();
-    // Statement by statement: never cancelled, so the deadline passes while it runs to its end.
+    // Statement by statement: never cancelled, so the deadline passes while it waits at the gate.
     m.add(
         "20240101000000_slow",
-        "-- prisma-release: no-transaction\nSELECT pg_sleep(1.5);\nCREATE TABLE a (id int);\n",
+        "-- prisma-release: no-transaction\nSELECT pg_advisory_lock(4242);\n\
+         SELECT pg_advisory_unlock(4242);\nCREATE TABLE a (id int);\n",
     )
     .add("20240102000000_b", "CREATE TABLE b (id int);\n")
     .add("20240103000000_c", "CREATE TABLE c (id int);\n");
+    let gate = close_gate(&db);
 
-    let run = run(
+    let spawned = Instant::now();
+    let deploy = Watched::spawn(
         db.url(),
         m.path(),
-        &["--json", "deploy", "--deadline", "1s"],
+        &[
+            "--json",
+            "deploy",
+            "--deadline",
+            "4s",
+            "--ddl-lock-timeout",
+            "0",
+        ],
+        &[],
     );
+    wait_at_gate(&db);
+    // The deadline counts from the process's start, a little after the spawn: leave a margin.
+    std::thread::sleep(
+        (spawned + Duration::from_secs(6)).saturating_duration_since(Instant::now()),
+    );
+    open_gate(gate);
+    let run = deploy.finish();
 
     assert_eq!(run.code, 14, "{run}");
     let report = contract::deploy(&run.stdout);
@@ -451,7 +497,8 @@ fn a_deadline_during_a_transactional_migration_cancels_it_and_nothing_is_half_ap
         db.url(),
         m.path(),
         &["--json", "deploy"],
-        &[("PRISMA_RELEASE_DEADLINE", "2s")],
+        // Long enough that the first migration starts before it on a loaded machine.
+        &[("PRISMA_RELEASE_DEADLINE", "4s")],
     );
 
     assert_eq!(run.code, 14, "{run}");
@@ -523,10 +570,16 @@ fn the_monitor_connection_killed_mid_run_does_not_fail_the_deploy() {
     let m = Migrations::new();
     m.add(
         "20240101000000_slow",
-        "CREATE TABLE a (id int);\nSELECT pg_sleep(3);\n",
+        "CREATE TABLE a (id int);\nSELECT pg_advisory_xact_lock(4242);\n",
     );
+    let gate = close_gate(&db);
 
-    let deploy = Watched::spawn(db.url(), m.path(), &["deploy"], FAST_WATCH);
+    let deploy = Watched::spawn(
+        db.url(),
+        m.path(),
+        &["deploy", "--ddl-lock-timeout", "0"],
+        FAST_WATCH,
+    );
     let monitor = "SELECT count(*) FROM pg_stat_activity \
                    WHERE application_name = 'prisma-release monitor' AND datname = current_database()";
     wait_until(&db, monitor, "the monitor's connection");
@@ -534,6 +587,9 @@ fn the_monitor_connection_killed_mid_run_does_not_fail_the_deploy() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE application_name = 'prisma-release monitor' AND datname = current_database()",
     );
+    // The migration is still running (held at the gate) when its monitor dies.
+    wait_at_gate(&db);
+    open_gate(gate);
     let run = deploy.finish();
 
     assert_eq!(run.code, 0, "{run}");
