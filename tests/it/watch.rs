@@ -660,6 +660,9 @@ fn statement_by_statement_retries_only_the_statement_that_timed_out() {
         &["--json", "deploy", "--ddl-lock-timeout", "300ms"],
         FAST_WATCH,
     );
+    // The monitor has seen the blocker (on a loaded machine the first timeout can come before its
+    // first look), then a timeout is retried: only then may the holder go.
+    deploy.wait_for_stderr(&format!("blocked by pid {pid} "));
     deploy.wait_for_stderr("retrying in");
     holder.batch_execute("COMMIT").expect("holder commits");
     let run = deploy.finish();
