@@ -3,12 +3,19 @@
 //! buildpack in its own directory, a sanitised environment (`env -i` plus what a build has), an app
 //! with `prisma/migrations`.
 //!
-//! Tests named `slow_*` compile this repository with `cargo build --release --locked` (about two
-//! minutes on two cores) exactly once per test run: they share one cold classic compile, then check
-//! the dyno's PATH, a second compile with the same cache, and a CNB build whose cache layer is the
-//! one a previous build left. The compile is offline: it uses the cargo registry of the machine
-//! running the tests (`CARGO_HOME`, which `cargo test` has just filled) with `CARGO_NET_OFFLINE=true`.
-//! Skip them locally with `cargo test -- --skip slow_`.
+//! The release-binary path (the default: the buildpack's inventory) is tested with a `file://`
+//! inventory whose tarball holds the binary under test: the buildpack only checks, caches and
+//! unpacks it, so any Linux binary proves the mechanism (the static release binary itself is tested
+//! in `release.rs`).
+//!
+//! Tests named `slow_*` compile this repository with `cargo build --release --locked` (the
+//! fallback when the inventory has no entry and cargo exists; two to five minutes on two cores)
+//! exactly once per test run: they share one cold classic compile, then check the dyno's PATH, a
+//! second compile with the same cache, and a CNB build whose cache layer is the one a previous
+//! build left. The compile is offline: it uses the cargo registry of the machine running the tests
+//! (`CARGO_HOME`, which `cargo test` has just filled) with `CARGO_NET_OFFLINE=true`. They are
+//! `#[ignore]`d so the everyday `cargo test` stays fast; `.ci/run` runs them with
+//! `cargo test --test it buildpack::slow_ -- --include-ignored`.
 
 use crate::support::*;
 use std::fs;
@@ -23,7 +30,14 @@ const COMPILE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Limit for everything else the scripts do.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The buildpack's files (what Heroku clones; `target/` and the tests are not needed).
-const BUILDPACK_FILES: &[&str] = &["bin", "buildpack.toml", "Cargo.toml", "Cargo.lock", "src"];
+const BUILDPACK_FILES: &[&str] = &[
+    "bin",
+    "buildpack.toml",
+    "inventory.toml",
+    "Cargo.toml",
+    "Cargo.lock",
+    "src",
+];
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,14 +141,22 @@ fn toolbox(dir: &Path) -> PathBuf {
         "wget",
         "ls",
         "tr",
+        "tar",
+        "gzip",
+        "ln",
+        "head",
+        "od",
+        "mktemp",
     ];
     for tool in tools {
         let found = ["/usr/local/bin", "/usr/bin", "/bin"]
             .iter()
             .map(|d| Path::new(d).join(tool))
             .find(|p| p.is_file());
-        if let Some(path) = found {
-            std::os::unix::fs::symlink(path, bin.join(tool)).expect("symlink tool");
+        // Idempotent: a test may build several times with the same toolbox.
+        let link = bin.join(tool);
+        if let (Some(path), false) = (found, link.exists()) {
+            std::os::unix::fs::symlink(path, link).expect("symlink tool");
         }
     }
     bin
@@ -396,7 +418,7 @@ fn prebuilt_binary_is_used_when_provided() {
     run.expect_code(1);
     assert!(
         run.stderr
-            .contains(" !     The binary from PRISMA_RELEASE_BINARY has SHA-256"),
+            .contains(" !     The prisma-release file has SHA-256 "),
         "{run}"
     );
 
@@ -407,16 +429,30 @@ fn prebuilt_binary_is_used_when_provided() {
         let published = dir.path().join(format!("prisma-release-{}", arch.trim()));
         fs::copy(&prebuilt, &published).unwrap();
         let url = format!("file://{}/prisma-release-{{arch}}", dir.path().display());
-        let app = prisma_app(dir.path(), "url");
+        let app = prisma_app(dir.path(), "url-no-sum");
         let run = compile(&app, &empty_env, &[("PRISMA_RELEASE_BINARY", &url)]);
-        if tools.join("curl").exists() {
-            run.success();
-            assert!(
-                run.stdout.contains("Downloading the prebuilt binary"),
-                "{run}"
-            );
-            assert_eq!(sha256_file(&slug_binary(&app)), expected);
-        }
+        run.expect_code(1);
+        assert!(
+            run.stderr
+                .contains("so PRISMA_RELEASE_BINARY_SHA256 must be set too"),
+            "a URL without a checksum is refused\n{run}"
+        );
+        assert!(!slug_binary(&app).exists());
+        let app = prisma_app(dir.path(), "url");
+        let run = compile(
+            &app,
+            &empty_env,
+            &[
+                ("PRISMA_RELEASE_BINARY", &url),
+                ("PRISMA_RELEASE_BINARY_SHA256", &expected),
+            ],
+        );
+        run.success();
+        assert!(
+            run.stdout.contains("Downloading the prebuilt binary"),
+            "{run}"
+        );
+        assert_eq!(sha256_file(&slug_binary(&app)), expected);
     } else {
         eprintln!("buildpack: neither curl nor wget is installed; the URL form of PRISMA_RELEASE_BINARY was not exercised");
     }
@@ -439,7 +475,7 @@ fn prebuilt_binary_is_used_when_provided() {
         expected
     );
     assert!(
-        !layers.join("cargo-cache.toml").exists(),
+        !layers.join("prisma-release-cache.toml").exists(),
         "nothing compiled, nothing to cache"
     );
 }
@@ -471,6 +507,7 @@ fn cnb_build(
 // ---- compile from source (slow: one cold cargo build per test run)
 
 #[test]
+#[ignore = "compiles the project in release mode (minutes); .ci/run runs it with --include-ignored"]
 fn slow_classic_compile_puts_prisma_release_on_every_dynos_path() {
     let compiled = cold_compile();
     let run = &compiled.run;
@@ -537,6 +574,7 @@ fn slow_classic_compile_puts_prisma_release_on_every_dynos_path() {
 }
 
 #[test]
+#[ignore = "compiles the project in release mode (minutes); .ci/run runs it with --include-ignored"]
 fn slow_classic_second_compile_with_the_same_cache_is_much_faster() {
     let compiled = cold_compile();
     let dir = temp("prisma-release-warm-");
@@ -568,6 +606,7 @@ fn slow_classic_second_compile_with_the_same_cache_is_much_faster() {
 }
 
 #[test]
+#[ignore = "compiles the project in release mode (minutes); .ci/run runs it with --include-ignored"]
 fn slow_cnb_build_makes_a_launch_layer_whose_binary_runs() {
     let compiled = cold_compile();
     let dir = temp("prisma-release-cnb-");
@@ -577,12 +616,16 @@ fn slow_cnb_build_makes_a_launch_layer_whose_binary_runs() {
     fs::create_dir_all(platform.join("env")).unwrap();
     // The cache layer as the lifecycle restores it from an earlier build: the compiled binary and
     // its key (cargo's target dir is left out to keep the copy small).
-    let cache_layer = layers.join("cargo-cache");
+    let cache_layer = layers.join("prisma-release-cache");
     copy_tree(
         &compiled.cache.join("prisma-release/bin"),
         &cache_layer.join("bin"),
     );
-    fs::write(layers.join("cargo-cache.toml"), "[types]\ncache = true\n").unwrap();
+    fs::write(
+        layers.join("prisma-release-cache.toml"),
+        "[types]\ncache = true\n",
+    )
+    .unwrap();
 
     let plan = dir.path().join("plan.toml");
     let mut detect = offline_cargo(&compiled.buildpack.join("bin/detect"));
@@ -606,7 +649,8 @@ fn slow_cnb_build_makes_a_launch_layer_whose_binary_runs() {
     let launch_toml =
         fs::read_to_string(layers.join("prisma-release.toml")).expect("launch layer toml");
     assert!(launch_toml.contains("launch = true"), "{launch_toml}");
-    let cache_toml = fs::read_to_string(layers.join("cargo-cache.toml")).expect("cache layer toml");
+    let cache_toml =
+        fs::read_to_string(layers.join("prisma-release-cache.toml")).expect("cache layer toml");
     assert!(cache_toml.contains("cache = true"), "{cache_toml}");
 
     // At launch the layer's bin/ is on PATH: deploy from the app directory.
@@ -646,4 +690,357 @@ fn cnb_build_offline(bp: &Path, app: &Path, layers: &Path, platform: &Path) -> C
         .env("CNB_TARGET_OS", "linux")
         .env("CNB_TARGET_ARCH", "amd64");
     cmd
+}
+
+// ---- the release binary from the inventory (the default) and the npm package
+
+/// The release target of this machine, as the buildpack names it.
+fn this_target() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "x86_64-unknown-linux-musl",
+        "aarch64" => "aarch64-unknown-linux-musl",
+        other => panic!("the buildpack tests need an x86_64 or aarch64 machine, not {other}"),
+    }
+}
+
+/// The npm platform package of this machine.
+fn this_npm_platform() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "linux-x64",
+        _ => "linux-arm64",
+    }
+}
+
+/// A release tarball like `scripts/release` makes (`prisma-release` at its root) holding `binary`,
+/// under `dir`; returns its path and SHA-256.
+fn release_tarball(dir: &Path, version: &str, binary: &Path) -> (PathBuf, String) {
+    let stage = dir.join(format!("stage-{version}"));
+    fs::create_dir_all(&stage).unwrap();
+    fs::copy(binary, stage.join("prisma-release")).unwrap();
+    let tarball = dir.join(format!("prisma-release-{version}-{}.tar.gz", this_target()));
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&stage)
+        .arg("prisma-release")
+        .status()
+        .expect("run tar");
+    assert!(status.success(), "tar failed");
+    let sum = sha256_file(&tarball);
+    (tarball, sum)
+}
+
+/// Writes the buildpack copy's inventory: one entry per (version, sha256, url) for this target.
+fn write_inventory(bp: &Path, entries: &[(&str, &str, String)]) {
+    let mut text = String::from("# test inventory\n");
+    for (version, sha256, url) in entries {
+        text.push_str(&format!(
+            "\n[[artifacts]]\nversion = \"{version}\"\ntarget = \"{}\"\nsha256 = \"{sha256}\"\nurl = \"{url}\"\n",
+            this_target()
+        ));
+    }
+    fs::write(bp.join("inventory.toml"), text).expect("write inventory.toml");
+}
+
+/// `bin/compile` without cargo (PATH = the toolbox), with an empty ENV_DIR and extra variables.
+fn compile_without_cargo(
+    bp: &Path,
+    app: &Path,
+    cache: &Path,
+    dir: &Path,
+    envs: &[(&str, &str)],
+) -> Run {
+    let home = dir.join("home");
+    let env_dir = dir.join("env-empty");
+    fs::create_dir_all(&home).unwrap();
+    fs::create_dir_all(&env_dir).unwrap();
+    let mut cmd = clean(&bp.join("bin/compile"));
+    cmd.env("PATH", toolbox(dir))
+        .env("HOME", &home)
+        .envs(envs.iter().copied())
+        .args([app, cache, &env_dir]);
+    run_script(cmd, SCRIPT_TIMEOUT)
+}
+
+#[test]
+fn release_binary_is_downloaded_from_the_inventory_verified_and_cached() {
+    let dir = temp("prisma-release-inventory-");
+    let bp = buildpack_copy(dir.path());
+    let (tarball, sum) = release_tarball(dir.path(), "0.1.0", &bin());
+    let url = format!("file://{}", tarball.display());
+    write_inventory(&bp, &[("0.1.0", &sum, url.clone())]);
+    let cache = dir.path().join("cache");
+
+    // First build: downloaded, verified, installed; the tarball is kept in the cache.
+    let app = prisma_app(dir.path(), "first");
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.success();
+    let target = this_target();
+    assert!(
+        run.stdout
+            .contains(&format!("Downloading prisma-release 0.1.0 ({target})")),
+        "{run}"
+    );
+    assert!(run.stdout.contains("SHA-256 verified"), "{run}");
+    assert!(run.stdout.contains("Installed prisma-release "), "{run}");
+    assert_eq!(sha256_file(&slug_binary(&app)), sha256_file(&bin()));
+    let cached = cache.join(format!(
+        "prisma-release/releases/0.1.0-{target}/prisma-release.tar.gz"
+    ));
+    assert_eq!(sha256_file(&cached), sum, "the download is cached");
+
+    // Second build: the download is gone from its URL, the cache is re-verified and used.
+    let moved = dir.path().join("moved.tar.gz");
+    fs::rename(&tarball, &moved).unwrap();
+    let app = prisma_app(dir.path(), "second");
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.success();
+    assert!(
+        run.stdout.contains(&format!(
+            "Using prisma-release 0.1.0 ({target}) from the build cache (SHA-256 verified)"
+        )),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("Downloading"), "{run}");
+    assert_eq!(sha256_file(&slug_binary(&app)), sha256_file(&bin()));
+
+    // A damaged cache entry is not trusted: downloaded again (and here the URL is back).
+    fs::write(&cached, b"damaged").unwrap();
+    fs::rename(&moved, &tarball).unwrap();
+    let app = prisma_app(dir.path(), "third");
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.success();
+    assert!(run.stderr.contains("does not match its checksum"), "{run}");
+    assert!(
+        run.stdout.contains("Downloading prisma-release 0.1.0"),
+        "{run}"
+    );
+    assert_eq!(sha256_file(&cached), sum);
+}
+
+#[test]
+fn inventory_download_with_a_wrong_checksum_is_refused() {
+    let dir = temp("prisma-release-badsum-");
+    let bp = buildpack_copy(dir.path());
+    let (tarball, _) = release_tarball(dir.path(), "0.1.0", &bin());
+    let wrong = "ab".repeat(32);
+    write_inventory(
+        &bp,
+        &[("0.1.0", &wrong, format!("file://{}", tarball.display()))],
+    );
+    let cache = dir.path().join("cache");
+    let app = prisma_app(dir.path(), "build");
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains(" !     The prisma-release file has SHA-256 ")
+            && run.stderr.contains(&wrong)
+            && run.stderr.contains("refusing to install it"),
+        "{run}"
+    );
+    assert!(!slug_binary(&app).exists(), "nothing installed");
+    let cached = cache.join(format!("prisma-release/releases/0.1.0-{}", this_target()));
+    assert!(
+        fs::read_dir(&cached).map(|d| d.count()).unwrap_or(0) == 0,
+        "nothing cached"
+    );
+}
+
+#[test]
+fn version_is_chosen_by_config_var_or_app_file_and_an_unknown_one_is_explained() {
+    let dir = temp("prisma-release-version-");
+    let bp = buildpack_copy(dir.path());
+    // Two releases: 0.1.0 holds the binary under test, 0.0.9 a script that prints another version.
+    let (new, new_sum) = release_tarball(dir.path(), "0.1.0", &bin());
+    let old_bin = dir.path().join("old-prisma-release");
+    fs::write(&old_bin, "#!/bin/sh\necho prisma-release 0.0.9\n").unwrap();
+    fs::set_permissions(&old_bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let (old, old_sum) = release_tarball(dir.path(), "0.0.9", &old_bin);
+    write_inventory(
+        &bp,
+        &[
+            ("0.0.9", &old_sum, format!("file://{}", old.display())),
+            ("0.1.0", &new_sum, format!("file://{}", new.display())),
+        ],
+    );
+    let cache = dir.path().join("cache");
+
+    // The app's .prisma-release-version file.
+    let app = prisma_app(dir.path(), "file");
+    fs::write(app.join(".prisma-release-version"), "0.0.9\n").unwrap();
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.success();
+    assert!(
+        run.stdout.contains("Installed prisma-release 0.0.9"),
+        "{run}"
+    );
+
+    // The config var wins over the file.
+    let run = compile_without_cargo(
+        &bp,
+        &app,
+        &cache,
+        dir.path(),
+        &[("PRISMA_RELEASE_VERSION", "v0.1.0")],
+    );
+    run.success();
+    assert_eq!(
+        sha256_file(&slug_binary(&app)),
+        sha256_file(&bin()),
+        "{run}"
+    );
+
+    // A version the inventory does not have, and no cargo: what exists and what to do.
+    let run = compile_without_cargo(
+        &bp,
+        &app,
+        &cache,
+        dir.path(),
+        &[("PRISMA_RELEASE_VERSION", "9.9.9")],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "has no release binary of prisma-release 9.9.9 for {}",
+            this_target()
+        )) && run.stderr.contains("(it has: 0.0.9, 0.1.0)")
+            && run.stderr.contains("PRISMA_RELEASE_VERSION=")
+            && run.stderr.contains("npm install --save prisma-release"),
+        "{run}"
+    );
+}
+
+/// An app as `npm install prisma-release` leaves it (the launcher in node_modules/.bin and the
+/// platform package holding the binary), with `binary` as the platform package's binary.
+fn npm_installed_app(dir: &Path, name: &str, binary: Option<&Path>) -> PathBuf {
+    let app = prisma_app(dir, name);
+    let modules = app.join("node_modules");
+    let launcher = modules.join("prisma-release/bin/prisma-release.js");
+    fs::create_dir_all(launcher.parent().unwrap()).unwrap();
+    fs::copy(
+        repo().join("npm/prisma-release/bin/prisma-release.js"),
+        &launcher,
+    )
+    .unwrap();
+    fs::create_dir_all(modules.join(".bin")).unwrap();
+    std::os::unix::fs::symlink(
+        "../prisma-release/bin/prisma-release.js",
+        modules.join(".bin/prisma-release"),
+    )
+    .unwrap();
+    if let Some(binary) = binary {
+        let platform_bin = modules.join(format!(
+            "@prisma-release/{}/bin/prisma-release",
+            this_npm_platform()
+        ));
+        fs::create_dir_all(platform_bin.parent().unwrap()).unwrap();
+        fs::copy(binary, &platform_bin).unwrap();
+    }
+    app
+}
+
+#[test]
+fn npm_installed_binary_is_used_and_nothing_is_downloaded() {
+    let dir = temp("prisma-release-bp-npm-");
+    let bp = buildpack_copy(dir.path());
+    // An inventory entry that would fail if it were used.
+    write_inventory(
+        &bp,
+        &[(
+            "0.1.0",
+            &"0".repeat(64),
+            "file:///nonexistent.tar.gz".into(),
+        )],
+    );
+    let app = npm_installed_app(dir.path(), "build", Some(&bin()));
+    let cache = dir.path().join("cache");
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.success();
+    let rel = format!(
+        "node_modules/@prisma-release/{}/bin/prisma-release",
+        this_npm_platform()
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "Using the prisma-release npm package installed in the app ({rel})"
+        )),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("Downloading"), "{run}");
+    assert!(run.stdout.contains("Installed prisma-release "), "{run}");
+    // A relative link, so it still points into the app once the slug is at /app.
+    let link = fs::read_link(slug_binary(&app)).expect("a symlink to the npm binary");
+    assert_eq!(link, Path::new("../../..").join(&rel));
+    let dyno = temp("prisma-release-bp-npm-dyno-");
+    let moved = dyno.path().join("app");
+    copy_tree_keeping_links(&app, &moved);
+    let out = Command::new(slug_binary(&moved))
+        .arg("--version")
+        .output()
+        .expect("run the linked binary from the moved slug");
+    assert!(out.status.success());
+
+    // The launcher without its platform package: a build failure that says why and what to do.
+    let app = npm_installed_app(dir.path(), "omitted", None);
+    let run = compile_without_cargo(&bp, &app, &cache, dir.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(&format!("but not {rel}"))
+            && run.stderr.contains("--omit=optional")
+            && run.stderr.contains("package-lock.json"),
+        "{run}"
+    );
+}
+
+/// Like `copy_tree`, but symlinks stay symlinks (as in a slug).
+fn copy_tree_keeping_links(from: &Path, to: &Path) {
+    let meta = fs::symlink_metadata(from).unwrap();
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(from).unwrap(), to).unwrap();
+    } else if meta.is_dir() {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_tree_keeping_links(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        fs::copy(from, to).unwrap();
+    }
+}
+
+#[test]
+fn cnb_build_installs_the_inventory_release_into_a_launch_layer_and_caches_it() {
+    let dir = temp("prisma-release-cnb-inv-");
+    let bp = buildpack_copy(dir.path());
+    let (tarball, sum) = release_tarball(dir.path(), "0.1.0", &bin());
+    write_inventory(
+        &bp,
+        &[("0.1.0", &sum, format!("file://{}", tarball.display()))],
+    );
+    let tools = toolbox(dir.path());
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let app = prisma_app(dir.path(), "app");
+    let layers = dir.path().join("layers");
+    let platform = dir.path().join("platform");
+    fs::create_dir_all(platform.join("env")).unwrap();
+    fs::create_dir_all(&layers).unwrap();
+    let run = cnb_build(&bp, &app, &layers, &platform, &tools, &home);
+    run.success();
+    assert!(run.stdout.contains("SHA-256 verified"), "{run}");
+    assert_eq!(
+        sha256_file(&layers.join("prisma-release/bin/prisma-release")),
+        sha256_file(&bin())
+    );
+    let cache_toml = fs::read_to_string(layers.join("prisma-release-cache.toml"))
+        .expect("a cache layer for the download");
+    assert!(cache_toml.contains("cache = true"), "{cache_toml}");
+
+    // The next build restores the cache layer: no download.
+    fs::remove_file(&tarball).unwrap();
+    let run = cnb_build(&bp, &app, &layers, &platform, &tools, &home);
+    run.success();
+    assert!(run.stdout.contains("from the build cache"), "{run}");
 }
