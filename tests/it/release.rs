@@ -77,7 +77,10 @@ fn run_static(db_url: &str, dir: &Path, args: &[&str], envs: &[(&str, &str)]) ->
         };
     }
     cmd = static_cmd;
-    cmd.envs(envs.iter().copied()).stdin(Stdio::null());
+    cmd.env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null());
     run_command(cmd)
 }
 
@@ -222,4 +225,50 @@ fn sha256sums_match_the_artifacts_and_the_inventory_entry() {
         )),
         "{inventory}"
     );
+}
+
+/// Where Debian/Ubuntu (and Heroku's stacks) keep the system CA bundle.
+const DEBIAN_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The compiled-in OpenSSL's own default directory is not the system's; the binary must find the
+/// distribution's bundle by itself (native-tls probes the usual places). Proved without touching the
+/// machine: in a private mount namespace (`unshare -m`, root), the test CA is bind-mounted over the
+/// system bundle, and `sslrootcert=system` must then trust the test server.
+#[test]
+#[ignore = "needs dist/ from scripts/release (minutes) and root for unshare -m; .ci/run runs it with --include-ignored"]
+fn static_binary_finds_the_system_ca_bundle_without_ssl_cert_file() {
+    assert!(
+        Path::new(DEBIAN_CA_BUNDLE).is_file(),
+        "{DEBIAN_CA_BUNDLE} is missing: apt-get install ca-certificates"
+    );
+    let m = Migrations::new();
+    m.add(
+        "20240101000000_init",
+        "CREATE TABLE a (id int PRIMARY KEY);",
+    );
+    let db = fresh_tls_db();
+    let url = db.url("localhost", "sslmode=verify-full&sslrootcert=system");
+    let script = format!(
+        "mount --bind {ca} {bundle} && exec {bin} --migrations {dir} deploy -v",
+        ca = tls_cluster().ca_file().display(),
+        bundle = DEBIAN_CA_BUNDLE,
+        bin = static_binary().display(),
+        dir = m.path().display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("DATABASE_URL", &url)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .stdin(Stdio::null());
+    let run = run_command(cmd);
+    assert!(
+        !run.stderr.contains("unshare failed") && !run.stderr.contains("mount:"),
+        "this test needs root (unshare -m and mount --bind)\n{run}"
+    );
+    run.success();
+    assert!(run.stderr.contains("verified"), "{run}");
+    // Outside the namespace the system bundle does not hold the test CA: refused.
+    let run = run_static(&url, m.path(), &["status"], &[]);
+    run.expect_code(4);
 }
