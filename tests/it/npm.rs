@@ -12,8 +12,12 @@
 use crate::release::{artifact, VERSION};
 use crate::support::*;
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Limit for one npm command (offline, local tarballs: seconds).
@@ -98,7 +102,11 @@ fn in_app(app: &Path, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Co
 }
 
 fn npm(app: &Path, args: &[&str]) -> Run {
-    let cmd = in_app(app, "npm", args, &[]);
+    npm_with(app, args, &[])
+}
+
+fn npm_with(app: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let cmd = in_app(app, "npm", args, envs);
     let description = format!("npm {}", args.join(" "));
     let child = spawn_piped(cmd, &description);
     let run = wait_with_timeout(child, NPM_TIMEOUT, &description);
@@ -381,4 +389,100 @@ fn missing_platform_package_says_why_and_what_to_do() {
             && run.stderr.contains("cargo install"),
         "{run}"
     );
+}
+
+/// A loopback stand-in for the npm registry: serves `body` at `path` (404 for anything else) and
+/// counts the requests for it. Its thread ends with the test binary.
+struct Registry {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+fn registry_serving(path: String, body: Vec<u8>) -> Registry {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let requested = request_line.split_whitespace().nth(1).unwrap_or("");
+            let (status, content): (&str, &[u8]) = if requested == path {
+                counter.fetch_add(1, Ordering::SeqCst);
+                ("200 OK", &body)
+            } else {
+                ("404 Not Found", b"not found")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                content.len()
+            );
+            let _ = stream.write_all(content);
+        }
+    });
+    Registry { url, hits }
+}
+
+#[test]
+#[ignore = "needs dist/ from scripts/release (minutes); .ci/run builds it and runs this with --include-ignored"]
+fn postinstall_fallback_fetches_the_platform_package_and_checks_its_sha256() {
+    let suffix = platform();
+    let tgz = fs::read(artifact(&format!("prisma-release-{suffix}-{VERSION}.tgz"))).unwrap();
+    let path = format!("/@prisma-release/{suffix}/-/{suffix}-{VERSION}.tgz");
+    let fetched = |app: &Path| {
+        app.join(format!(
+            "node_modules/prisma-release/bin/prisma-release-{suffix}"
+        ))
+    };
+
+    // The platform package omitted, the registry has it: fetched, verified, used by the launcher.
+    let root = temp("prisma-release-npm-fallback-");
+    let registry = registry_serving(path.clone(), tgz.clone());
+    let app = node_app(root.path(), "app", "dependencies");
+    npm_with(
+        &app,
+        &["install", "--offline", "--omit=optional"],
+        &[("npm_config_registry", &registry.url)],
+    );
+    assert_eq!(registry.hits.load(Ordering::SeqCst), 1, "one download");
+    assert!(!app
+        .join(format!("node_modules/@prisma-release/{suffix}"))
+        .exists());
+    assert!(fetched(&app).is_file(), "the fallback binary");
+    let run = run_in(&app, &launcher(&app), &["--version"], &[]);
+    run.success();
+    assert_eq!(
+        run.stdout.trim(),
+        format!("prisma-release {VERSION}"),
+        "{run}"
+    );
+
+    // The registry serves other bytes: the install still succeeds, nothing is kept, and the
+    // launcher explains the missing package.
+    let mut tampered = tgz;
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    let registry = registry_serving(path, tampered);
+    let app = node_app(root.path(), "tampered", "dependencies");
+    npm_with(
+        &app,
+        &["install", "--offline", "--omit=optional"],
+        &[("npm_config_registry", &registry.url)],
+    );
+    assert_eq!(registry.hits.load(Ordering::SeqCst), 1);
+    assert!(
+        !fetched(&app).exists(),
+        "a tarball with the wrong SHA-256 is not used"
+    );
+    let run = run_in(&app, &launcher(&app), &["--version"], &[]);
+    run.expect_code(127);
+    assert!(run.stderr.contains("is missing"), "{run}");
 }

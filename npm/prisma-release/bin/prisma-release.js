@@ -58,6 +58,9 @@ function findBinary() {
   try {
     manifest = require.resolve(`${pkg}/package.json`);
   } catch {
+    // The optional postinstall (install.js) may have fetched the binary instead.
+    const fetched = path.join(__dirname, `prisma-release-${key}`);
+    if (fs.existsSync(fetched)) return fetched;
     fail(missingPackage(pkg, key));
   }
   const binary = path.join(path.dirname(manifest), "bin", "prisma-release");
