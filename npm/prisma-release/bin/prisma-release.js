@@ -10,6 +10,7 @@
 
 const { spawn } = require("child_process");
 const fs = require("fs");
+const os = require("os");
 const path = require("path");
 
 /** Exit code when no binary can be run (the shell's "command not found"). */
@@ -35,7 +36,9 @@ function main() {
   child.on("exit", (code, signal) => {
     for (const [name, forward] of forwarders) process.removeListener(name, forward);
     if (signal) {
-      // End the same way the binary ended, so a supervisor sees the signal, not an exit code.
+      // End the same way the binary ended, so a supervisor sees the signal, not an exit code; should
+      // the signal not end Node (SIGUSR1 starts its inspector), exit with the shell's 128 + number.
+      process.exitCode = 128 + (os.constants.signals[signal] || 0);
       process.kill(process.pid, signal);
       return;
     }
