@@ -17,8 +17,21 @@ fn primary(c: char) -> Option<usize> {
     if !(' '..='~').contains(&folded) {
         return None;
     }
-    ASCII_ORDER.find(folded)
+    Some(usize::from(PRIMARY_WEIGHTS[folded as usize]))
 }
+
+/// [`ASCII_ORDER`] as a table: the position of each ASCII character (a lookup instead of a search on
+/// every comparison while sorting).
+const PRIMARY_WEIGHTS: [u8; 128] = {
+    let order = ASCII_ORDER.as_bytes();
+    let mut table = [u8::MAX; 128];
+    let mut i = 0;
+    while i < order.len() {
+        table[order[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Tertiary weight: lowercase (and non-letters) before uppercase.
 fn tertiary(c: char) -> usize {
@@ -57,20 +70,20 @@ fn compare_level(a: &str, b: &str, weight: impl Fn(char) -> Option<usize>) -> Op
     }
 }
 
-/// A total-order key consistent with [`locale_compare`] wherever that is certain (used to sort).
-fn sort_key(name: &str) -> (Vec<u32>, Vec<usize>, &[u8]) {
-    let primaries = name
-        .chars()
-        .map(|c| primary(c).map_or(0x1000 + c as u32, |w| w as u32))
-        .collect();
-    let tertiaries = name.chars().map(tertiary).collect();
-    (primaries, tertiaries, name.as_bytes())
-}
-
 /// A total order that is Prisma's wherever [`locale_compare`] is certain (for sorting mixed lists,
-/// such as local folders and names only found in the database).
+/// such as local folders and names only found in the database): primary weights (unknown characters
+/// after all known ones, by code point), then tertiary weights, then bytes. Compared lazily, without
+/// allocating: sorting calls it O(n log n) times (a key of three `Vec`s per call made the no-op deploy
+/// of 1,000 migrations spend most of its time in the allocator, 4.5x the instructions under musl).
 pub fn cmp_like_prisma(a: &str, b: &str) -> Ordering {
-    sort_key(a).cmp(&sort_key(b))
+    fn primary_weights(s: &str) -> impl Iterator<Item = u32> + '_ {
+        s.chars()
+            .map(|c| primary(c).map_or(0x1000 + c as u32, |w| w as u32))
+    }
+    primary_weights(a)
+        .cmp(primary_weights(b))
+        .then_with(|| a.chars().map(tertiary).cmp(b.chars().map(tertiary)))
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 /// Sorts `items` by name in Prisma's order. Fails with the first two neighbours whose order cannot be
