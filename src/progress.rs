@@ -77,7 +77,7 @@ impl Sink for Progress {
                 self.line_open = true;
             }
             Mode::Log { every } => {
-                let due = self.last_printed.map_or(true, |t| t.elapsed() >= every);
+                let due = self.last_printed.is_none_or(|t| t.elapsed() >= every);
                 if due || new_blocker {
                     write_stderr(&format!("{}\n", describe(sample)));
                     self.last_printed = Some(Instant::now());
