@@ -10,7 +10,7 @@
 //! `lock_timeout` so that looking can never queue behind a lock.
 
 use crate::connect::Session;
-use crate::sql::Kind;
+use crate::sql::{Kind, Statement};
 use serde::Serialize;
 
 /// What a statement does to the table.
@@ -86,16 +86,24 @@ pub struct Heavy {
     pub table: Vec<String>,
 }
 
-/// The findings of every pending migration (`(name, script)`), with sizes; tables that do not exist
-/// yet (created by an earlier pending migration) are empty and left out. Never fails: a size that
-/// cannot be read in time is reported as unknown. One round trip finds which tables exist, so a
-/// release of many small migrations pays almost nothing.
-pub fn inspect(session: &mut Session, pending: &[(&str, &str)]) -> Vec<Finding> {
+/// A pending migration's script with its statements as the planner already split them (the way
+/// the session lexes them), so the pre-flight does not split every script a second time.
+pub struct Pending<'a> {
+    pub name: &'a str,
+    pub script: &'a str,
+    pub statements: &'a [Statement],
+}
+
+/// The findings of every pending migration, with sizes; tables that do not exist yet (created by an
+/// earlier pending migration) are empty and left out. Never fails: a size that cannot be read in
+/// time is reported as unknown. One round trip finds which tables exist, so a release of many small
+/// migrations pays almost nothing.
+pub fn inspect(session: &mut Session, pending: &[Pending]) -> Vec<Finding> {
     let mut heavy = Vec::new();
-    for (name, script) in pending {
-        for (index, statement) in crate::sql::statements(script).iter().enumerate() {
-            if let Some(h) = classify(statement.text(script)) {
-                heavy.push((*name, index + 1, statement.line, h));
+    for p in pending {
+        for (index, statement) in p.statements.iter().enumerate() {
+            if let Some(h) = classify(statement.text(p.script)) {
+                heavy.push((p.name, index + 1, statement.line, h));
             }
         }
     }

@@ -190,23 +190,26 @@ fn inspect_and_plan(
     for warning in &report.warnings {
         ctx.out.warn(&warning.message);
     }
-    report.body.plan = planned(&plan, args, apply::dialect(session))?;
+    let planned = planned(&plan, args, apply::dialect(session))?;
+    report.body.plan = planned.iter().map(|p| p.migration.clone()).collect();
     warn_about_order(local, &report.body.plan, ctx);
-    report.body.preflight = preflight_check(session, local, &report.body.plan, ctx);
+    report.body.preflight = preflight_check(session, &planned, ctx);
     Ok(table)
 }
 
 /// Pre-flight size awareness: warn about each pending statement that rewrites or scans a table.
 fn preflight_check(
     session: &mut Session,
-    local: &[LocalMigration],
-    plan: &[PlannedMigration],
+    planned: &[Planned],
     ctx: &Context,
 ) -> Vec<preflight::Finding> {
-    let pending: Vec<(&str, &str)> = plan
+    let pending: Vec<preflight::Pending> = planned
         .iter()
-        .filter_map(|p| local.iter().find(|m| m.name == p.name))
-        .filter_map(|m| Some((m.name.as_str(), m.sql_for_apply().ok()?)))
+        .map(|p| preflight::Pending {
+            name: &p.migration.name,
+            script: p.script,
+            statements: &p.statements,
+        })
         .collect();
     let findings = preflight::inspect(session, &pending);
     for finding in &findings {
@@ -351,10 +354,22 @@ fn load_rows_if_present(session: &mut Session, table: &TableState) -> Result<Vec
     }
 }
 
+/// A pending migration as planned, with its script and the statements it splits into: split once
+/// here, and read again by the pre-flight size check.
+struct Planned<'a> {
+    migration: PlannedMigration,
+    script: &'a str,
+    statements: Vec<sql::Statement>,
+}
+
 /// The pending migrations with their execution mode; fails (exit 3) on any unusable script — one
 /// that is not UTF-8, or holds something only psql can run ([`sql::unrunnable`]) — before anything
 /// is written. Scripts are split the way the session lexes them (`standard_conforming_strings`).
-fn planned(plan: &Plan, args: &DeployArgs, dialect: sql::Dialect) -> Result<Vec<PlannedMigration>> {
+fn planned<'a>(
+    plan: &Plan<'a>,
+    args: &DeployArgs,
+    dialect: sql::Dialect,
+) -> Result<Vec<Planned<'a>>> {
     plan.pending()
         .map(|entry| {
             let local = entry.local.ok_or_else(|| Error::Query {
@@ -371,12 +386,17 @@ fn planned(plan: &Plan, args: &DeployArgs, dialect: sql::Dialect) -> Result<Vec<
                 });
             }
             let (execution, reason) = apply::choose_execution(sql, args.tx_mode, dialect);
-            Ok(PlannedMigration {
-                name: entry.name.to_string(),
-                execution,
-                reason,
-                statements: sql::statements_in(sql, dialect).len(),
-                out_of_order: entry.out_of_order,
+            let statements = sql::statements_in(sql, dialect);
+            Ok(Planned {
+                migration: PlannedMigration {
+                    name: entry.name.to_string(),
+                    execution,
+                    reason,
+                    statements: statements.len(),
+                    out_of_order: entry.out_of_order,
+                },
+                script: sql,
+                statements,
             })
         })
         .collect()

@@ -47,8 +47,8 @@ pub fn run(ctx: &Context, args: &GuardArgs) -> u8 {
         }
     };
     out.detail(&format!(
-        "guard: checked in {} ms",
-        started.elapsed().as_millis()
+        "guard: checked in {}",
+        crate::duration::display(started.elapsed())
     ));
     if let Some(refusal) = outcome.findings.refusal {
         out.stderr(&output::guard_refusal(&outcome, &args.command));

@@ -165,8 +165,9 @@ fn confirm(name: &str, rows: &[&HistoryRow], yes: bool) -> Result<()> {
         });
     }
     let mut prompt = format!(
-        "About to DELETE {} failed row(s) of `{name}` from _prisma_migrations:\n",
-        rows.len()
+        "About to DELETE {} failed row{} of `{name}` from _prisma_migrations:\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
     );
     for row in rows {
         prompt.push_str(&format!(

@@ -434,7 +434,7 @@ impl Params {
         notes.push(match connect_timeout {
             Some(t) => format!(
                 "connect timeout {} per attempt; transient failures retried with backoff",
-                humantime(t)
+                crate::duration::display(t)
             ),
             None => "no connect timeout (connect_timeout=0)".into(),
         });
@@ -442,7 +442,7 @@ impl Params {
             notes.push(format!(
                 "socket_timeout {}: a connection whose server stops answering at the TCP level is \
                  dropped after about that long",
-                humantime(t)
+                crate::duration::display(t)
             ));
         }
         if self.tls.sslpassword.is_some() && self.tls.sslidentity.is_none() {
@@ -483,10 +483,6 @@ fn shown(value: &str) -> String {
         Some((cut, _)) => format!("{}…", &value[..cut]),
         None => value.to_string(),
     }
-}
-
-fn humantime(d: Duration) -> String {
-    format!("{}s", d.as_secs())
 }
 
 /// `socket_timeout`: the kernel drops the connection when sent data stays unacknowledged, or the
@@ -745,6 +741,22 @@ mod tests {
                 .notes
                 .len()
                 > 1
+        );
+    }
+
+    #[test]
+    fn verbose_notes_show_sub_second_timeouts_as_given() {
+        let spec = ConnectSpec::parse_with_env(
+            "postgres://u@h/d",
+            None,
+            Some(Duration::from_millis(500)),
+            &|_| None,
+        )
+        .unwrap();
+        let notes = spec.notes.join("\n");
+        assert!(
+            notes.contains("connect timeout 500ms per attempt"),
+            "{notes}"
         );
     }
 

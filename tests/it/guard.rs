@@ -403,6 +403,18 @@ fn a_database_that_comes_up_within_the_budget_is_waited_for() {
     let run = guard.finish();
     run.success();
     assert_eq!(run.stdout, "started\n", "{run}");
+    // `-v` says how long the check took the way every message shows a duration (`1.5s`, `850ms`).
+    let took = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("guard: checked in "))
+        .unwrap_or_else(|| panic!("no `checked in` line\n{run}"));
+    assert!(
+        !took.contains(' ')
+            && took.ends_with('s')
+            && took.starts_with(|c: char| c.is_ascii_digit()),
+        "{took:?}\n{run}"
+    );
 }
 
 #[test]
