@@ -420,7 +420,14 @@ fn deploy_locked(
     }
     let planned = report.body.plan.clone();
     if !planned.is_empty() {
-        watched(session, spec, local, &planned, args, ctx, deadline, report)?;
+        let run = Run {
+            spec,
+            local,
+            planned: &planned,
+            args,
+            ctx,
+        };
+        watched(session, &run, deadline, report)?;
     }
     if !planned.is_empty() || !report.body.resolved.is_empty() {
         let rows = history::load_rows(session)?;
@@ -429,20 +436,25 @@ fn deploy_locked(
     Ok(())
 }
 
+/// What applying the plan reads and never changes: the connection settings, the local folder, the
+/// plan itself, the flags and the output. One value, so the apply loop's signature stays short.
+struct Run<'a> {
+    spec: &'a ConnectSpec,
+    local: &'a [LocalMigration],
+    planned: &'a [PlannedMigration],
+    args: &'a DeployArgs,
+    ctx: &'a Context,
+}
+
 /// Applies the plan with the release monitor watching (its thread lives as long as this call).
-#[allow(clippy::too_many_arguments)]
 fn watched(
     session: &mut LockGuard,
-    spec: &ConnectSpec,
-    local: &[LocalMigration],
-    planned: &[PlannedMigration],
-    args: &DeployArgs,
-    ctx: &Context,
+    run: &Run,
     deadline: Option<Instant>,
     report: &mut Report<DeployBody>,
 ) -> Result<()> {
     let pid = backend_pid(session)?;
-    let quiet = ctx.out.verbosity == Verbosity::Quiet;
+    let quiet = run.ctx.out.verbosity == Verbosity::Quiet;
     let progress = Progress::new(progress::Mode::detect(quiet));
     let monitor = Monitor::new(
         pid,
@@ -450,12 +462,12 @@ fn watched(
         monitor::Settings::from_env(deadline),
     );
     std::thread::scope(|scope| {
-        scope.spawn(|| monitor.run(spec));
+        scope.spawn(|| monitor.run(run.spec));
         let watch = Watch {
             monitor: &monitor,
             deadline,
         };
-        let result = apply_planned(session, spec, local, planned, args, ctx, &watch, report);
+        let result = apply_planned(session, run, &watch, report);
         monitor.stop();
         result
     })
@@ -497,17 +509,19 @@ fn deadline_reached(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn apply_planned(
     session: &mut LockGuard,
-    spec: &ConnectSpec,
-    local: &[LocalMigration],
-    planned: &[PlannedMigration],
-    args: &DeployArgs,
-    ctx: &Context,
+    run: &Run,
     watch: &Watch,
     report: &mut Report<DeployBody>,
 ) -> Result<()> {
+    let Run {
+        spec,
+        local,
+        planned,
+        args,
+        ctx,
+    } = *run;
     for (done, step) in planned.iter().enumerate() {
         if watch.passed() {
             return Err(deadline_reached(args, None, planned, done));
