@@ -292,11 +292,17 @@ impl Monitor {
     }
 
     fn cancel_at_deadline(&self, job: &Job, observer: &mut Observer, spec: &ConnectSpec) {
-        if self.lock_state().cancelled_at_deadline {
-            return;
+        // The flag is raised before the request is sent: the apply thread reads it as soon as its
+        // statement fails, which can be before `pg_cancel_backend` returns here.
+        {
+            let mut state = self.lock_state();
+            if state.cancelled_at_deadline {
+                return;
+            }
+            state.cancelled_at_deadline = true;
         }
-        if observer.cancel(spec, job.pid) {
-            self.lock_state().cancelled_at_deadline = true;
+        if !observer.cancel(spec, job.pid) {
+            self.lock_state().cancelled_at_deadline = false;
         }
     }
 
